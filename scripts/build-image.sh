@@ -37,6 +37,7 @@ mirror=$(
 core=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,sudo
 packages=$(grep -vE '^\s*(#|$)' images/base.packages | tr '\n' ' ')
 rootfs=$(mktemp -d /var/tmp/fedbus-rootfs.XXXXXX)
+chmod 0755 "$rootfs"   # it becomes "/" of the image: mktemp makes it 0700
 trap 'rm -rf "$rootfs"' EXIT
 
 log "debootstrap $suite (${mirror:-default mirror}) -> $image"
@@ -73,7 +74,6 @@ rm -rf "$rootfs"/var/lib/apt/lists/*_Packages "$rootfs"/var/cache/apt/*.bin
 log "importing"
 tar -C "$rootfs" -c . | docker import \
   --change 'CMD ["/lib/systemd/systemd"]' \
-  --change 'STOPSIGNAL SIGRTMIN+3' \
   --change 'ENV container=docker' \
   - "$image" >&2
 docker tag "$image" fedbus/base:latest

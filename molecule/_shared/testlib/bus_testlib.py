@@ -1,0 +1,72 @@
+"""Helpers shared by the molecule scenarios' testinfra checks.
+
+Tests reach the containers from the controller over the scenario's docker
+network, with real clients (pika, ssl, urllib), and read the local example vault
+for credentials. On a failure the journal of the units under test is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+VAULT = ROOT / "inventories" / "local" / "group_vars" / "all" / "vault.yml"
+VAULT_PASSWORD = ROOT / "inventories" / "local" / "vault-password.txt"
+ENVIRONMENT = "local"
+
+# Units whose journal is printed when a test fails (scenarios may extend it).
+JOURNAL_UNITS = ["rabbitmq-server"]
+
+
+def container_ip(name: str) -> str:
+    out = subprocess.run(
+        ["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", name],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    networks = json.loads(out)
+    return next(n["IPAddress"] for n in networks.values() if n.get("IPAddress"))
+
+
+def pki_dir() -> Path:
+    base = os.environ.get("FEDBUS_PKI_DIR") or str(ROOT / ".cache" / "pki-molecule")
+    return Path(base) / ENVIRONMENT
+
+
+@pytest.fixture(scope="session")
+def secrets() -> dict:
+    out = subprocess.run(
+        ["ansible-vault", "view", "--vault-password-file", str(VAULT_PASSWORD), str(VAULT)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return yaml.safe_load(out)
+
+
+@pytest.fixture(scope="session")
+def ca_file() -> str:
+    path = pki_dir() / "ca.pem"
+    assert path.is_file(), f"collection CA not found at {path}"
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_file)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        host = item.funcargs.get("host")
+        if host is not None:
+            for unit in JOURNAL_UNITS:
+                journal = host.run(f"journalctl -u {unit} -n 60 --no-pager")
+                report.sections.append((f"journal {unit}", journal.stdout))

@@ -1,0 +1,158 @@
+"""The broker scenario: RabbitMQ as roles/broker leaves it, checked with real clients."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import ssl
+import urllib.error
+import urllib.request
+import uuid
+
+import pika
+import pika.exceptions
+import pytest
+from bus_testlib import container_ip
+
+testinfra_hosts = ["fedbus-broker"]
+
+BROKER = "fedbus-broker"
+VHOST = "local"
+PREFIX = "org.fedoraproject.local"
+
+
+@pytest.fixture(scope="module")
+def ip() -> str:
+    return container_ip(BROKER)
+
+
+def amqps_params(ip: str, tls_context: ssl.SSLContext, user: str, password: str):
+    return pika.ConnectionParameters(
+        host=ip,
+        port=5671,
+        virtual_host=VHOST,
+        credentials=pika.PlainCredentials(user, password),
+        ssl_options=pika.SSLOptions(tls_context, server_hostname=BROKER),
+        connection_attempts=3,
+        retry_delay=1,
+    )
+
+
+def test_service_running_and_enabled(host):
+    service = host.service("rabbitmq-server")
+    assert service.is_running
+    assert service.is_enabled
+
+
+@pytest.mark.parametrize("port", [5671, 5672, 15671, 15692])
+def test_listening(host, port):
+    assert host.socket(f"tcp://0.0.0.0:{port}").is_listening or host.socket(
+        f"tcp://:::{port}"
+    ).is_listening
+
+
+def test_plugins_enabled(host):
+    enabled = host.file("/etc/rabbitmq/enabled_plugins").content_string
+    for plugin in ("rabbitmq_management", "rabbitmq_prometheus", "rabbitmq_event_exchange",
+                   "rabbitmq_auth_mechanism_ssl"):
+        assert plugin in enabled
+
+
+def test_tls_key_is_private(host):
+    key = host.file("/etc/rabbitmq/tls/server.key")
+    assert key.mode == 0o640
+    assert key.group == "rabbitmq"
+
+
+def test_tls_handshake_against_collection_ca(ip, tls_context):
+    with socket.create_connection((ip, 5671), timeout=10) as raw:
+        with tls_context.wrap_socket(raw, server_hostname=BROKER) as tls:
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+            names = [v for k, v in tls.getpeercert()["subjectAltName"] if k == "DNS"]
+            assert BROKER in names
+
+
+def test_tls_refuses_wrong_name(ip, tls_context):
+    with socket.create_connection((ip, 5671), timeout=10) as raw:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            tls_context.wrap_socket(raw, server_hostname="not-the-broker.example")
+
+
+def test_guest_refused(ip):
+    params = pika.ConnectionParameters(
+        host=ip, port=5672, credentials=pika.PlainCredentials("guest", "guest")
+    )
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+        pika.BlockingConnection(params)
+
+
+def test_service_publishes_own_topic_confirmed(ip, tls_context, secrets):
+    topic = f"{PREFIX}.buildsys.build.state.change"
+    admin = pika.BlockingConnection(
+        amqps_params(ip, tls_context, "fedbus-admin", secrets["vault_broker_admin_password"])
+    )
+    try:
+        admin_ch = admin.channel()
+        queue = admin_ch.queue_declare("", exclusive=True).method.queue
+        admin_ch.queue_bind(queue, "amq.topic", routing_key=topic)
+
+        koji = pika.BlockingConnection(
+            amqps_params(ip, tls_context, "koji", secrets["vault_fedbus_account_passwords"]["koji"])
+        )
+        try:
+            ch = koji.channel()
+            ch.confirm_delivery()
+            body = f'{{"id": "{uuid.uuid4()}"}}'.encode()
+            # Raises if the broker nacks or returns it; returns once confirmed.
+            ch.basic_publish("amq.topic", topic, body, mandatory=True,
+                             properties=pika.BasicProperties(delivery_mode=2))
+        finally:
+            koji.close()
+        method, _props, got = admin_ch.basic_get(queue, auto_ack=True)
+        assert method is not None and got == body
+    finally:
+        admin.close()
+
+
+def test_service_refused_on_foreign_topic(ip, tls_context, secrets):
+    koji = pika.BlockingConnection(
+        amqps_params(ip, tls_context, "koji", secrets["vault_fedbus_account_passwords"]["koji"])
+    )
+    try:
+        ch = koji.channel()
+        ch.confirm_delivery()
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+            ch.basic_publish("amq.topic", f"{PREFIX}.git.receive", b"{}")
+        assert refused.value.reply_code == 403
+    finally:
+        if koji.is_open:
+            koji.close()
+
+
+def _mgmt(ip: str, ca_file: str, auth: tuple[str, str] | None) -> int:
+    req = urllib.request.Request(f"https://{ip}:15671/api/overview")
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        req.add_header("Authorization", f"Basic {token}")
+    ctx = ssl.create_default_context(cafile=ca_file)
+    ctx.check_hostname = False  # the container is reached by IP; the CA is still verified
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_management_api_needs_credentials(ip, ca_file, secrets):
+    assert _mgmt(ip, ca_file, None) == 401
+    assert _mgmt(ip, ca_file, ("fedbus-admin", secrets["vault_broker_admin_password"])) == 200
+
+
+def test_dead_letter_objects(host, secrets):
+    queues = host.run("rabbitmqctl list_queues -p local name --quiet --formatter json")
+    assert queues.rc == 0
+    names = {q["name"] for q in json.loads(queues.stdout)}
+    assert {"notifier", "notifier.dlq", "fedbus.bridge", "fedbus.bridge.dlq"} <= names
+    policies = host.run("rabbitmqctl list_policies -p local --quiet --formatter json").stdout
+    assert "fedbus-queues" in policies and "fedbus-dead-letters" in policies
