@@ -258,7 +258,11 @@ class Publisher:
                     if deadline is not None and asyncio.get_running_loop().time() > deadline:
                         raise BrokerUnavailable(f"connection to the broker lost: {exc}") from None
 
-    async def _lost(self, generation: int, exc: ConnectionLost) -> None:
+    async def connection_lost(self, exc: BaseException) -> None:
+        """Tell the publisher its current connection failed (the relay calls this)."""
+        await self._lost(self._generation, exc)
+
+    async def _lost(self, generation: int, exc: BaseException) -> None:
         """Forget the connection ``generation`` (once, whoever notices first)."""
         async with self._reconnect_lock:
             if generation != self._generation or self._connection is None:
