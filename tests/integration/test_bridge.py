@@ -1,0 +1,141 @@
+"""The broker-events bridge on the real broker: events in, fedbus messages out on amq.topic."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+
+import pika
+import pika.exceptions
+import pytest
+
+from fedbus.bridge.events import OWN_NAME, Translator
+from fedbus.bridge.service import Bridge
+from fedbus.config import AmqpConfig, pika_parameters
+from fedbus.message.envelope import decode
+from tests.conftest import Broker
+
+pytestmark = pytest.mark.integration
+PREFIX = "org.fedoraproject.stg"
+
+
+@pytest.fixture
+def bus(broker: Broker, vhost: str) -> Iterator[tuple[pika.BlockingConnection, str]]:
+    """A listener on the test vhost's amq.topic for every bus.* message."""
+    conn = pika.BlockingConnection(pika.URLParameters(broker.amqp_url(vhost)))
+    ch = conn.channel()
+    queue = ch.queue_declare("", exclusive=True).method.queue
+    ch.queue_bind(queue, "amq.topic", f"{PREFIX}.bus.#")
+    yield conn, queue
+    conn.close()
+
+
+@pytest.fixture
+def bridge(broker: Broker, vhost: str) -> Iterator[Bridge]:
+    amqp = AmqpConfig(urls=(broker.amqp_url("/"),), heartbeat=10)
+    translator = Translator(
+        topic_prefix=PREFIX, management_url=broker.mgmt_url, only_vhosts=frozenset({vhost})
+    )
+    name = f"{OWN_NAME} test {uuid.uuid4().hex[:6]}"
+    b = Bridge(
+        translator,
+        pika_parameters(amqp, (broker.amqp_url("/"),), name),
+        pika_parameters(amqp, (broker.amqp_url(vhost),), name),
+        queue="",
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=b.serve, args=(stop,), daemon=True)
+    thread.start()
+    assert b.ready.wait(15), "bridge did not start"
+    yield b
+    stop.set()
+    thread.join(10)
+
+
+def _collect(
+    conn: pika.BlockingConnection, queue: str, want: int, timeout: float = 15
+) -> list[tuple[str, dict[str, object], object]]:
+    ch = conn.channel()
+    got: list[tuple[str, dict[str, object], object]] = []
+    deadline = time.monotonic() + timeout
+    for method, props, body in ch.consume(queue, inactivity_timeout=0.2):
+        if method is not None:
+            ch.basic_ack(method.delivery_tag)
+            msg = decode(method.routing_key, body, props)  # validates against its schema
+            got.append((method.routing_key, msg.body, msg))
+        if len(got) >= want or time.monotonic() > deadline:
+            break
+    ch.cancel()
+    return got
+
+
+def test_events_are_bridged(
+    broker: Broker, vhost: str, bus: tuple[pika.BlockingConnection, str], bridge: Bridge
+) -> None:
+    probe = f"probe-{uuid.uuid4().hex[:8]}"
+    qname = f"q-{probe}"
+    params = pika.URLParameters(broker.amqp_url(vhost))
+    params.client_properties = {"connection_name": probe}
+    conn = pika.BlockingConnection(params)
+    ch = conn.channel()
+    ch.queue_declare(qname, durable=True, arguments={"x-max-length": 10})
+    ch.queue_delete(qname)
+    # the bridge's own connections are never announced
+    own = pika.URLParameters(broker.amqp_url(vhost))
+    own.client_properties = {"connection_name": f"{OWN_NAME} elsewhere"}
+    pika.BlockingConnection(own).close()
+    conn.close()
+    bad_user = f"nobody-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+        pika.BlockingConnection(pika.URLParameters(broker.amqp_url(vhost, bad_user, "wrong")))
+
+    got = _collect(*bus, want=5)
+    # other tests run concurrently: auth failures of other users may show up; keep ours
+    got = [g for g in got if not (g[0].endswith("failure") and g[1]["user"] != bad_user)]
+    topics = [t for t, _, _ in got]
+    assert topics == [
+        f"{PREFIX}.bus.connection.created",
+        f"{PREFIX}.bus.queue.created",
+        f"{PREFIX}.bus.queue.deleted",
+        f"{PREFIX}.bus.connection.closed",
+        f"{PREFIX}.bus.user.authentication.failure",
+    ], topics
+    created, qcreated, qdeleted, closed, failure = (b for _, b, _ in got)
+
+    assert created["client_name"] == probe
+    assert (created["user"], created["vhost"], created["peer_host"]) == (
+        "fedbus-test",
+        vhost,
+        "127.0.0.1",
+    )
+    assert created["protocol"] == "0-9-1" and created["tls"] is False
+    quoted = urllib.parse.quote(str(created["connection"]), safe="")
+    assert created["url"] == f"{broker.mgmt_url}/#/connections/{quoted}"
+
+    assert qcreated["queue"] == qname and qcreated["vhost"] == vhost
+    assert (qcreated["durable"], qcreated["exclusive"], qcreated["auto_delete"]) == (
+        True,
+        False,
+        False,
+    )
+    assert qcreated["arguments"] == {"x-max-length": 10}
+    assert qcreated["user"] == "fedbus-test"
+    assert qdeleted["queue"] == qname and qdeleted["user"] == "fedbus-test"
+
+    assert closed["connection"] == created["connection"]
+    assert (closed["user"], closed["vhost"], closed["client_name"]) == ("fedbus-test", vhost, probe)
+
+    assert failure["user"] == bad_user and failure["peer_host"] == "127.0.0.1"
+    assert failure["error"] == f"user '{bad_user}' - invalid credentials"
+
+    summaries = [m.summary for _, _, m in got]
+    assert summaries[1] == f"fedbus-test created queue {qname} in vhost {vhost}"
+    assert got[0][2].usernames == ["fedbus-test"]
+    deadline = time.monotonic() + 5
+    while bridge.stats.published < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the confirm may come back after the delivery
+    assert bridge.stats.published >= 5
+    assert bridge.stats.skipped >= 2  # its own-named connection: created and closed
