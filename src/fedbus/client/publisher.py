@@ -66,22 +66,23 @@ class ConnectionLost(Exception):
 def to_amqp(encoded: Encoded) -> aio_pika.Message:
     """The aio-pika message for ``encoded`` (properties exactly as encoded)."""
     p = encoded.properties
-    return aio_pika.Message(
+    message = aio_pika.Message(
         encoded.body,
         content_type=p.content_type,
         content_encoding=p.content_encoding,
         delivery_mode=aio_pika.DeliveryMode(p.delivery_mode),
         message_id=p.message_id or None,
         headers=dict(p.headers),
-        priority=p.priority,
     )
+    message.priority = p.priority  # type: ignore[assignment]  # aio-pika turns None into 0
+    return message
 
 
 def _channel_code(exc: BaseException) -> tuple[int, str]:
     for cls, code in _CHANNEL_CODES.items():
         if isinstance(exc, cls):
             return code, str(exc.args[0]) if exc.args else cls.__name__
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 2 and isinstance(args[0], int):
         return args[0], str(args[1])
     return 0, str(exc)
@@ -115,6 +116,7 @@ class Publisher:
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._careful_exchange: AbstractExchange | None = None
+        self._careful_channel: AbstractChannel | None = None
         self._slots = asyncio.Semaphore(window)
         self._reconnect_lock = asyncio.Lock()
         self._careful_lock = asyncio.Lock()
@@ -168,13 +170,13 @@ class Publisher:
         return self._exchange
 
     async def _careful(self) -> AbstractExchange:
-        exchange = self._careful_exchange
-        if exchange is None or exchange.channel.is_closed:
+        exchange, channel = self._careful_exchange, self._careful_channel
+        if exchange is None or channel is None or channel.is_closed:
             if not self.is_connected or self._connection is None:
                 raise ConnectionLost("not connected")
             channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
             exchange = await channel.get_exchange(self.exchange_name, ensure=False)
-            self._careful_exchange = exchange
+            self._careful_exchange, self._careful_channel = exchange, channel
         return exchange
 
     async def close(self) -> None:
