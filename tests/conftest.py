@@ -33,7 +33,9 @@ class Broker:
     user: str
     password: str
 
-    def amqp_url(self, vhost: str = "/", user: str | None = None, password: str | None = None) -> str:
+    def amqp_url(
+        self, vhost: str = "/", user: str | None = None, password: str | None = None
+    ) -> str:
         u = urllib.parse.quote(user or self.user, safe="")
         p = urllib.parse.quote(password or self.password, safe="")
         v = urllib.parse.quote(vhost, safe="")

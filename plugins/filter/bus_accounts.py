@@ -22,7 +22,9 @@ description:
     M(community.rabbitmq.rabbitmq_user).
 options:
   _input:
-    description: The accounts table (list of dicts with C(name), C(password), C(publish), C(consume), C(read), C(tail), C(tags)).
+    description:
+      - The accounts table, a list of dicts with C(name), C(password), C(publish),
+        C(consume), C(read), C(read_exchanges), C(tail) and C(tags).
     type: list
     elements: dict
     required: true
@@ -48,7 +50,17 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _TOPIC_WORD = re.compile(r"^([a-z0-9_-]+|\*|#)$")
 _QUEUE = re.compile(r"^[A-Za-z0-9_.*-]+$")
 _TAGS = {"management", "monitoring", "policymaker", "administrator"}
-_KEYS = {"name", "description", "password", "publish", "consume", "read", "read_exchanges", "tail", "tags"}
+_KEYS = {
+    "name",
+    "description",
+    "password",
+    "publish",
+    "consume",
+    "read",
+    "read_exchanges",
+    "tail",
+    "tags",
+}
 
 
 def topic_glob_to_regex(prefix: str, pattern: str) -> str:
@@ -58,7 +70,8 @@ def topic_glob_to_regex(prefix: str, pattern: str) -> str:
     for word in words:
         if not _TOPIC_WORD.match(word):
             raise AnsibleFilterError(
-                f"topic pattern {pattern!r}: word {word!r} is not lower-case a-z, 0-9, '_', '-', '*' or '#'"
+                f"topic pattern {pattern!r}: word {word!r} is not made of "
+                "lower-case a-z, 0-9, '_', '-', or is '*' or '#'"
             )
         if word == "#":
             out.append(r"(\.[^.]+)*")
@@ -91,13 +104,17 @@ def _as_list(account: dict, key: str) -> list:
 def _one(account: dict, prefix: str, vhost: str, exchange: str, dlx: str) -> dict:
     name = account.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
-        raise AnsibleFilterError(f"account name {name!r}: expected lower-case letters, digits, '_', '.', '-'")
+        raise AnsibleFilterError(
+            f"account name {name!r}: expected lower-case letters, digits, '_', '.', '-'"
+        )
     unknown = set(account) - _KEYS
     if unknown:
         raise AnsibleFilterError(f"account {name!r}: unknown keys {sorted(unknown)}")
     password = account.get("password")
     if not isinstance(password, str) or len(password) < 12:
-        raise AnsibleFilterError(f"account {name!r}: password must be a string of 12 characters or more")
+        raise AnsibleFilterError(
+            f"account {name!r}: password must be a string of 12 characters or more"
+        )
     tags = _as_list(account, "tags")
     bad_tags = set(tags) - _TAGS
     if bad_tags:
@@ -111,8 +128,11 @@ def _one(account: dict, prefix: str, vhost: str, exchange: str, dlx: str) -> dic
 
     own_queues = queues + ([r"amq\.gen-.*"] if tail else [])
     configure = _alternatives(own_queues)
-    write = _alternatives(([re.escape(exchange)] if publish else []) + own_queues
-                          + ([re.escape(dlx)] if consumer else []))
+    write = _alternatives(
+        ([re.escape(exchange)] if publish else [])
+        + own_queues
+        + ([re.escape(dlx)] if consumer else [])
+    )
     extra_exchanges = [re.escape(x) for x in _as_list(account, "read_exchanges")]
     read = _alternatives(own_queues + ([re.escape(exchange)] if consumer else []) + extra_exchanges)
 
@@ -149,7 +169,9 @@ def broker_users(accounts, prefix, vhost, exchange="amq.topic", dead_letter_exch
             raise AnsibleFilterError(f"account {account!r}: expected a mapping")
         entry = _one(account, prefix, vhost, exchange, dead_letter_exchange)
         if entry["user"] in seen:
-            raise AnsibleFilterError(f"account {entry['user']!r} appears twice in the accounts table")
+            raise AnsibleFilterError(
+                f"account {entry['user']!r} appears twice in the accounts table"
+            )
         seen.add(entry["user"])
         result.append(entry)
     return result

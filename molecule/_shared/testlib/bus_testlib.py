@@ -28,7 +28,9 @@ JOURNAL_UNITS = ["rabbitmq-server"]
 def container_ip(name: str) -> str:
     out = subprocess.run(
         ["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", name],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     networks = json.loads(out)
     return next(n["IPAddress"] for n in networks.values() if n.get("IPAddress"))
@@ -43,7 +45,9 @@ def pki_dir() -> Path:
 def secrets() -> dict:
     out = subprocess.run(
         ["ansible-vault", "view", "--vault-password-file", str(VAULT_PASSWORD), str(VAULT)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return yaml.safe_load(out)
 

@@ -5,4 +5,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared" / "testlib"))
 
-from bus_testlib import *  # noqa: E402,F401,F403
+from bus_testlib import *  # noqa: F403

@@ -47,15 +47,20 @@ def test_service_running_and_enabled(host):
 
 @pytest.mark.parametrize("port", [5671, 5672, 15671, 15692])
 def test_listening(host, port):
-    assert host.socket(f"tcp://0.0.0.0:{port}").is_listening or host.socket(
-        f"tcp://:::{port}"
-    ).is_listening
+    assert (
+        host.socket(f"tcp://0.0.0.0:{port}").is_listening
+        or host.socket(f"tcp://:::{port}").is_listening
+    )
 
 
 def test_plugins_enabled(host):
     enabled = host.file("/etc/rabbitmq/enabled_plugins").content_string
-    for plugin in ("rabbitmq_management", "rabbitmq_prometheus", "rabbitmq_event_exchange",
-                   "rabbitmq_auth_mechanism_ssl"):
+    for plugin in (
+        "rabbitmq_management",
+        "rabbitmq_prometheus",
+        "rabbitmq_event_exchange",
+        "rabbitmq_auth_mechanism_ssl",
+    ):
         assert plugin in enabled
 
 
@@ -66,17 +71,21 @@ def test_tls_key_is_private(host):
 
 
 def test_tls_handshake_against_collection_ca(ip, tls_context):
-    with socket.create_connection((ip, 5671), timeout=10) as raw:
-        with tls_context.wrap_socket(raw, server_hostname=BROKER) as tls:
-            assert tls.version() in ("TLSv1.2", "TLSv1.3")
-            names = [v for k, v in tls.getpeercert()["subjectAltName"] if k == "DNS"]
-            assert BROKER in names
+    with (
+        socket.create_connection((ip, 5671), timeout=10) as raw,
+        tls_context.wrap_socket(raw, server_hostname=BROKER) as tls,
+    ):
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
+        names = [v for k, v in tls.getpeercert()["subjectAltName"] if k == "DNS"]
+        assert BROKER in names
 
 
 def test_tls_refuses_wrong_name(ip, tls_context):
-    with socket.create_connection((ip, 5671), timeout=10) as raw:
-        with pytest.raises(ssl.SSLCertVerificationError):
-            tls_context.wrap_socket(raw, server_hostname="not-the-broker.example")
+    with (
+        socket.create_connection((ip, 5671), timeout=10) as raw,
+        pytest.raises(ssl.SSLCertVerificationError),
+    ):
+        tls_context.wrap_socket(raw, server_hostname="not-the-broker.example")
 
 
 def test_guest_refused(ip):
@@ -105,8 +114,13 @@ def test_service_publishes_own_topic_confirmed(ip, tls_context, secrets):
             ch.confirm_delivery()
             body = f'{{"id": "{uuid.uuid4()}"}}'.encode()
             # Raises if the broker nacks or returns it; returns once confirmed.
-            ch.basic_publish("amq.topic", topic, body, mandatory=True,
-                             properties=pika.BasicProperties(delivery_mode=2))
+            ch.basic_publish(
+                "amq.topic",
+                topic,
+                body,
+                mandatory=True,
+                properties=pika.BasicProperties(delivery_mode=2),
+            )
         finally:
             koji.close()
         method, _props, got = admin_ch.basic_get(queue, auto_ack=True)
@@ -147,6 +161,12 @@ def _mgmt(ip: str, ca_file: str, auth: tuple[str, str] | None) -> int:
 def test_management_api_needs_credentials(ip, ca_file, secrets):
     assert _mgmt(ip, ca_file, None) == 401
     assert _mgmt(ip, ca_file, ("fedbus-admin", secrets["vault_broker_admin_password"])) == 200
+
+
+def test_event_exchange_in_environment_vhost(host):
+    exchanges = host.run("rabbitmqctl list_exchanges -p local name type --quiet --formatter json")
+    assert exchanges.rc == 0
+    assert {"name": "amq.rabbitmq.event", "type": "topic"} in json.loads(exchanges.stdout)
 
 
 def test_dead_letter_objects(host, secrets):

@@ -28,7 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fedbus", description="The Fedora message bus.")
     parser.add_argument("--version", action="version", version=f"fedbus {__version__}")
     parser.add_argument(
-        "-c", "--config", metavar="FILE", help="configuration file (default /etc/fedbus/fedbus.toml)"
+        "-c",
+        "--config",
+        metavar="FILE",
+        help="configuration file (default /etc/fedbus/fedbus.toml)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
