@@ -130,7 +130,10 @@ def test_topic_permission_refusal_only_fails_the_guilty(broker, vhost, git_user)
     assert "\n" not in str(err) and "not allowed to publish" in str(err)
     got = [p.message_id for _, p, _ in drain(admin, queue)]
     expected = [m.properties.message_id for m in [*batch, after] if m is not forbidden]
-    assert sorted(got) == sorted(expected)  # each once; the forbidden one never
+    # Every allowed message arrived, the forbidden one never.  Those in flight on the channel
+    # the broker closed lost their confirms and were sent again: at-least-once (consumers
+    # dedupe on message_id).
+    assert set(got) == set(expected)
 
 
 def test_sync_publisher_and_url_failover(broker, vhost):

@@ -122,6 +122,7 @@ class Publisher:
         self._careful_lock = asyncio.Lock()
         self._closed = False
         self._generation = 0
+        self._channel_number = 0
 
     # -- connection ----------------------------------------------------------------------
 
@@ -138,12 +139,22 @@ class Publisher:
             connection, url = await connect_any(
                 self.urls, tls=self.tls, backoff=self.backoff, deadline=deadline, name=self.name
             )
-            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-            self._connection, self._channel, self.connected_url = connection, channel, url
+            self._connection, self.connected_url = connection, url
+            self._channel_number = 0
+            channel = self._channel = await self._open_channel()
             self._exchange = await channel.get_exchange(self.exchange_name, ensure=False)
             self._careful_exchange = None
             self._generation += 1
             log.info("connected to %s", redact(url))
+
+    async def _open_channel(self) -> AbstractChannel:
+        # A fresh channel number each time: a number the broker just closed (a refusal) is
+        # never reused, so a late frame for the old channel cannot be taken for the new one.
+        assert self._connection is not None
+        self._channel_number = self._channel_number % 2000 + 1
+        return await self._connection.channel(
+            self._channel_number, publisher_confirms=True, on_return_raises=True
+        )
 
     async def _drop(self) -> None:
         connection, self._connection = self._connection, None
@@ -160,9 +171,7 @@ class Publisher:
             async with self._reconnect_lock:
                 if self._channel is not None and self._channel.is_closed:
                     assert self._connection is not None
-                    self._channel = await self._connection.channel(
-                        publisher_confirms=True, on_return_raises=True
-                    )
+                    self._channel = await self._open_channel()
                     self._exchange = await self._channel.get_exchange(
                         self.exchange_name, ensure=False
                     )
@@ -174,7 +183,7 @@ class Publisher:
         if exchange is None or channel is None or channel.is_closed:
             if not self.is_connected or self._connection is None:
                 raise ConnectionLost("not connected")
-            channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+            channel = await self._open_channel()
             exchange = await channel.get_exchange(self.exchange_name, ensure=False)
             self._careful_exchange, self._careful_channel = exchange, channel
         return exchange
