@@ -11,7 +11,9 @@ The file is found from, in order: the ``-c FILE`` option, ``$FEDBUS_CONFIG``,
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import ssl
 import tomllib
 import urllib.parse
@@ -337,3 +339,22 @@ def pika_parameters(
             params.client_properties = {"connection_name": connection_name}
         out.append(params)
     return out
+
+
+def amqp_reason(exc: BaseException) -> str:
+    """A pika connection error as a short reason (``403 ACCESS_REFUSED - Login was refused…``,
+    ``Connection refused``)."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    text = " ".join(repr(a) if isinstance(a, BaseException) else str(a) for a in exc.args)
+    text = text or type(exc).__name__
+    closed = re.search(r"\((\d+)\) '([^']*)'", text)
+    if closed:
+        return f"{closed.group(1)} {closed.group(2)}"
+    oserror = re.search(r"\w+Error\((?:\d+, )?'([^']*)'\)", text)
+    return oserror.group(1) if oserror else text
+
+
+def quiet_pika(verbose: bool = False) -> None:
+    """pika logs every failed connection attempt with a traceback; fedbus says it in one line."""
+    logging.getLogger("pika").setLevel(logging.DEBUG if verbose else logging.CRITICAL)

@@ -20,6 +20,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
 from fedbus.bridge.events import OWN_NAME, SCHEMAS, Translator
+from fedbus.config import amqp_reason
 from fedbus.errors import ValidationError
 from fedbus.message.envelope import encode, new_message
 
@@ -74,9 +75,9 @@ class Bridge:
             try:
                 self._session(stop)
                 delay = 1.0
-            except pika.exceptions.AMQPError as exc:
+            except (pika.exceptions.AMQPError, OSError) as exc:
                 self.ready.clear()
-                log.warning("bridge: %s; reconnecting in %.0f s", exc or type(exc).__name__, delay)
+                log.warning("bridge: %s; reconnecting in %.0f s", amqp_reason(exc), delay)
                 stop.wait(delay)
                 delay = min(delay * 2, retry_max)
         return self.stats
@@ -154,4 +155,3 @@ def _close(conn: pika.BlockingConnection) -> None:
             conn.close()
     except pika.exceptions.AMQPError:
         pass
-

@@ -81,6 +81,7 @@ def build(args: argparse.Namespace, cfg: config.Config) -> Bridge:
 
 def run(args: argparse.Namespace) -> int:
     cfg = config.load(args.config, missing_ok=bool(args.url))
+    config.quiet_pika(args.verbose)
     bridge = build(args, cfg)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
