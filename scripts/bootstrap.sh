@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Look for the interpreter outside any activated venv (it may be this one).
+PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v "^$(pwd)/.venv/" | paste -sd: -)
 python=${FEDBUS_PYTHON:-}
 if [ -z "$python" ]; then
   for candidate in python3.11 python3; do
@@ -19,9 +21,8 @@ fi
 
 stamp=$(cat requirements/dev.txt pyproject.toml | sha256sum | cut -c1-16)
 if [ "$(cat .venv/.fedbus-stamp 2>/dev/null)" != "$stamp" ]; then
-  echo "bootstrap: creating .venv with $($python --version)" >&2
-  rm -rf .venv
-  "$python" -m venv .venv
+  echo "bootstrap: installing .venv with $($python --version) (pins changed or new)" >&2
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
   .venv/bin/pip install -q --upgrade pip >&2
   .venv/bin/pip install -q -r requirements/dev.txt >&2
   .venv/bin/pip install -q --no-deps -e . >&2

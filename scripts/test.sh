@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): sets up what it needs, then runs the layers
+# fastest first and stops at the first failing layer.
+#
+#   scripts/test.sh                 # all layers: lint unit integration molecule
+#   scripts/test.sh lint unit       # only these layers
+#   FEDBUS_MOLECULE_SCENARIOS="broker" scripts/test.sh molecule
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+layers=("$@")
+[ ${#layers[@]} -gt 0 ] || layers=(lint unit integration molecule)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup: Debian packages, virtualenv"
+scripts/host-deps.sh
+scripts/bootstrap.sh
+# shellcheck disable=SC1091
+. scripts/env.sh
+
+# pytest exits 5 when it collected nothing: a layer without tests is a failure.
+run_pytest() { python -m pytest "$@"; }
+
+for layer in "${layers[@]}"; do
+  case "$layer" in
+    lint)
+      step "lint: yamllint, ansible-lint (production), ruff"
+      yamllint -s .
+      ansible-lint -q
+      ruff check .
+      ;;
+    unit)
+      step "unit tests"
+      run_pytest tests/unit -q
+      ;;
+    integration)
+      step "integration tests (real RabbitMQ: scripts/host-rabbitmq.sh)"
+      scripts/host-rabbitmq.sh start
+      eval "$(scripts/host-rabbitmq.sh env)"
+      run_pytest tests/integration -q
+      ;;
+    molecule)
+      step "molecule scenarios (local base image: scripts/build-image.sh)"
+      docker info >/dev/null 2>&1 || { echo "test: the Docker engine is not reachable" >&2; exit 1; }
+      scripts/build-image.sh >/dev/null
+      scenarios=${FEDBUS_MOLECULE_SCENARIOS:-$(ls molecule/*/molecule.yml | cut -d/ -f2 | tr '\n' ' ')}
+      for scenario in $scenarios; do
+        step "molecule test -s $scenario"
+        molecule test -s "$scenario"
+      done
+      ;;
+    *) echo "test: unknown layer '$layer' (lint, unit, integration, molecule)" >&2; exit 2 ;;
+  esac
+done
+step "all requested layers passed: ${layers[*]}"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Bring up the whole bus on local containers from the `local` inventory (the
+# embedded default), then print where to reach it. Idempotent: run it again to
+# re-converge. `scripts/up.sh down` removes the containers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+# shellcheck disable=SC1091
+. scripts/env.sh
+inventory=inventories/local/hosts.yml
+
+if [ "${1:-}" = down ]; then
+  ansible-playbook -i "$inventory" playbooks/local_containers.yml -e local_bus_state=absent
+  exit 0
+fi
+
+scripts/build-image.sh >/dev/null
+ansible-playbook -i "$inventory" playbooks/local_containers.yml
+ansible-playbook -i "$inventory" playbooks/site.yml
+
+ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' fedbus-broker)
+secrets=$(ansible-vault view inventories/local/group_vars/all/vault.yml)
+admin_pw=$(printf '%s\n' "$secrets" | awk '/^vault_broker_admin_password:/ {print $2}')
+cat <<INFO
+
+The local bus is up.
+  Broker (AMQP):      amqp://fedbus-admin:${admin_pw}@${ip}:5672/local
+  Broker (AMQPS):     amqps://${ip}:5671/local   (CA: ${FEDBUS_PKI_DIR}/local/ca.pem, name fedbus-broker)
+  Management UI/API:  https://${ip}:15671/   (user fedbus-admin, same password)
+  Prometheus:         http://${ip}:15692/metrics
+  Publish a test message with pika from the venv:
+    .venv/bin/python -c "import pika; c=pika.BlockingConnection(pika.URLParameters('amqp://fedbus-admin:${admin_pw}@${ip}:5672/local')); ch=c.channel(); ch.confirm_delivery(); ch.basic_publish('amq.topic','org.fedoraproject.local.bus.canary',b'{}'); print('confirmed')"
+  Accounts and passwords: ansible-vault view inventories/local/group_vars/all/vault.yml
+  Tear down: make down
+INFO

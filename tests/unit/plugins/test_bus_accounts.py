@@ -1,0 +1,112 @@
+"""The accounts table -> RabbitMQ permissions filter (plugins/filter/bus_accounts.py).
+
+The regexes it produces are what the broker enforces; they are checked here
+against topics the way RabbitMQ applies them (re.search on the routing key).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+_PATH = Path(__file__).resolve().parents[3] / "plugins" / "filter" / "bus_accounts.py"
+_spec = importlib.util.spec_from_file_location("bus_accounts", _PATH)
+assert _spec and _spec.loader
+bus_accounts = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bus_accounts)
+
+PREFIX = "org.fedoraproject.prod"
+PW = "x" * 16
+
+
+def users(*accounts):
+    return bus_accounts.broker_users(list(accounts), PREFIX, "prod")
+
+
+def topic_write(entry) -> str:
+    return entry["topic_permissions"][0]["write_priv"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "topic", "allowed"),
+    [
+        ("buildsys.#", "org.fedoraproject.prod.buildsys.build.state.change", True),
+        ("buildsys.#", "org.fedoraproject.prod.buildsys", True),
+        ("buildsys.#", "org.fedoraproject.prod.git.receive", False),
+        ("buildsys.#", "org.fedoraproject.stg.buildsys.build.state.change", False),
+        ("buildsys.#", "org.fedoraproject.prod.buildsysx.tag", False),
+        ("buildsys.#", "xorg.fedoraproject.prod.buildsys.tag", False),
+        ("git.receive", "org.fedoraproject.prod.git.receive", True),
+        ("git.receive", "org.fedoraproject.prod.git.receive.extra", False),
+        ("mirror.*.sync.complete", "org.fedoraproject.prod.mirror.tier1.sync.complete", True),
+        ("mirror.*.sync.complete", "org.fedoraproject.prod.mirror.a.b.sync.complete", False),
+    ],
+)
+def test_publish_patterns(pattern, topic, allowed):
+    (entry,) = users({"name": "svc", "password": PW, "publish": [pattern]})
+    assert bool(re.search(topic_write(entry), topic)) is allowed
+
+
+def test_publisher_only_writes_to_the_bus_exchange():
+    (entry,) = users({"name": "koji", "password": PW, "publish": ["buildsys.#"]})
+    perm = entry["permissions"][0]
+    assert perm["vhost"] == "prod"
+    assert perm["configure_priv"] == "^$"
+    assert re.search(perm["write_priv"], "amq.topic")
+    assert not re.search(perm["write_priv"], "amq.direct")
+    assert perm["read_priv"] == "^$"
+    assert entry["topic_permissions"][0]["read_priv"] == "^$"
+
+
+def test_consumer_owns_its_queues_only():
+    (entry,) = users({"name": "notifier", "password": PW, "consume": ["notifier", "notifier.*"]})
+    perm = entry["permissions"][0]
+    for queue in ("notifier", "notifier.email", "notifier.irc"):
+        assert re.search(perm["configure_priv"], queue)
+    for queue in ("mirror", "xnotifier", "amq.gen-abc"):
+        assert not re.search(perm["configure_priv"], queue)
+    assert re.search(perm["read_priv"], "amq.topic")
+    assert re.search(perm["write_priv"], "fedbus.dlx")
+    assert topic_write(entry) == "^$"
+    assert entry["queues"] == ["notifier"]
+
+
+def test_tail_account_gets_server_named_queues():
+    (entry,) = users({"name": "operator", "password": PW, "tail": True, "tags": ["monitoring"]})
+    assert re.search(entry["permissions"][0]["configure_priv"], "amq.gen-Xy12")
+    assert entry["tags"] == "monitoring"
+
+
+def test_read_restricts_binding_keys():
+    (entry,) = users(
+        {"name": "m", "password": PW, "consume": ["m"], "read": ["netapp.#", "mirror.#"]}
+    )
+    read = entry["topic_permissions"][0]["read_priv"]
+    assert re.search(read, "org.fedoraproject.prod.netapp.snapmirror.in_sync")
+    assert not re.search(read, "org.fedoraproject.prod.git.receive")
+
+
+@pytest.mark.parametrize(
+    ("account", "message"),
+    [
+        ({"name": "Koji", "password": PW}, "account name 'Koji'"),
+        ({"name": "koji", "password": "short"}, "12 characters"),
+        ({"name": "koji", "password": PW, "publish": ["BuildSys.#"]}, "word 'BuildSys'"),
+        ({"name": "koji", "password": PW, "publish": "buildsys.#"}, "publish must be a list"),
+        ({"name": "koji", "password": PW, "pubish": []}, "unknown keys ['pubish']"),
+        ({"name": "koji", "password": PW, "tags": ["root"]}, "unknown tags ['root']"),
+        ({"name": "koji", "password": PW, "consume": ["a b"]}, "queue 'a b'"),
+    ],
+)
+def test_bad_accounts_fail_with_a_clear_message(account, message):
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+        users(account)
+
+
+def test_duplicate_accounts_fail():
+    with pytest.raises(AnsibleFilterError, match="appears twice"):
+        users({"name": "a", "password": PW}, {"name": "a", "password": PW})
