@@ -69,7 +69,8 @@ class FedbusMessage(fm.Message):
 
     @property
     def summary(self) -> str:
-        return render(self.summary_template, self.body)
+        """The summary template over the body, on one line."""
+        return " ".join(render(self.summary_template, self.body).split())
 
     def __str__(self) -> str:
         lines = [self.summary]
