@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pika
 import pika.exceptions
@@ -139,3 +143,52 @@ def test_events_are_bridged(
         time.sleep(0.05)  # the confirm may come back after the delivery
     assert bridge.stats.published >= 5
     assert bridge.stats.skipped >= 2  # its own-named connection: created and closed
+
+
+def test_fedbus_bridge_command(
+    broker: Broker, vhost: str, bus: tuple[pika.BlockingConnection, str], tmp_path: Path
+) -> None:
+    """The command as systemd runs it: config file, SIGTERM to stop."""
+    conf = tmp_path / "fedbus.toml"
+    conf.write_text(
+        f'environment = "stg"\n[amqp]\nurls = ["{broker.amqp_url("/")}"]\nvhost = "{vhost}"\n'
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fedbus.cli.main",
+            "-c",
+            str(conf),
+            "bridge",
+            "--only-vhost",
+            vhost,
+            "--queue",
+            "",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # wait for its binding on the event exchange
+            bindings = broker.api("GET", "exchanges/%2F/amq.rabbitmq.event/bindings/source")
+            assert isinstance(bindings, list)
+            if any(
+                b["routing_key"] == "queue.created" and b["destination"].startswith("amq.gen")
+                for b in bindings
+            ):
+                break
+            time.sleep(0.1)
+        qname = f"cli-{uuid.uuid4().hex[:8]}"
+        conn = pika.BlockingConnection(pika.URLParameters(broker.amqp_url(vhost)))
+        conn.channel().queue_declare(qname, exclusive=True)
+        got = _collect(*bus, want=2)
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    created = [b for t, b, _ in got if t == f"{PREFIX}.bus.queue.created"]
+    assert [(b["queue"], b["exclusive"]) for b in created] == [(qname, True)]

@@ -189,3 +189,31 @@ def test_pika_parameters() -> None:
     ]
     assert params[0].client_properties == {"connection_name": "fedbus-test"}
     assert with_vhost("amqp://h/%2F", None) == "amqp://h/%2F"
+
+
+def test_documented_example_parses_and_every_key_is_documented() -> None:
+    import dataclasses
+    import re
+    import tomllib
+
+    from fedbus import config
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", doc, re.DOTALL)
+    assert example is not None
+    data = tomllib.loads(example.group(1))
+    data["management"].pop("password_file")  # it names a file that only exists on hosts
+    cfg = parse(data)
+    assert cfg.environment == "stg" and cfg.consumers["notifier"].prefetch == 50
+    for cls in (
+        config.TlsConfig,
+        config.AmqpConfig,
+        config.ManagementConfig,
+        config.RelayConfig,
+        config.ConsumerConfig,
+        config.Config,
+    ):
+        for f in dataclasses.fields(cls):
+            if f.name not in ("source", "name", "tls", "consumers", "amqp", "management", "relay"):
+                assert f"| `{f.name}` |" in doc, f"{cls.__name__}.{f.name} is not documented"
+    assert "| `password_file` |" in doc
