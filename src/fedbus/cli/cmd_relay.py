@@ -26,6 +26,9 @@ from fedbus.relay.spool import Spool
 def register(subparsers: Any) -> None:
     # fedora-messaging says at INFO that its own config file is absent: not ours to use.
     logging.getLogger("fedora_messaging.config").setLevel(logging.WARNING)
+    # aiormq logs each failed connection attempt with a traceback; the relay says the same
+    # in one line ("no broker reachable …; retrying in …").
+    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
     p = subparsers.add_parser(
         "relay",
         help="forward the local spool to the broker",

@@ -1,0 +1,210 @@
+"""Fault tests: a broker outage while producing through the relay, and a relay SIGKILL.
+
+They run against a second, private RabbitMQ node (``fedbus-fault@localhost``, its own ports
+and data in ``.cache/rabbitmq-fault``) so that stopping it does not disturb anyone using the
+shared test node.  The outage is ``rabbitmqctl stop_app`` / ``start_app``: the broker closes
+every connection and its listener, then recovers its durable queues and persistent messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pika
+import pytest
+
+from fedbus.consumer import Consumer, Deduplicator
+from fedbus.message.envelope import new_message
+from fedbus.relay import Spool, publish
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPIC = "org.fedoraproject.local.git.commit.receive"
+NODE = "fedbus-fault@localhost"
+AMQP_PORT, MGMT_PORT, DIST_PORT = 5679, 15679, 25679
+
+
+@dataclass
+class FaultNode:
+    base: Path
+    env: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return f"amqp://fedbus-test:fedbus-test@127.0.0.1:{AMQP_PORT}/%2F"
+
+    def ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["rabbitmqctl", "-q", "-n", NODE, *args], env=self.env,
+                              capture_output=True, text=True, check=check, timeout=120)
+
+    def stop_app(self) -> None:
+        self.ctl("stop_app")
+
+    def start_app(self) -> None:
+        self.ctl("start_app")
+        self.ctl("await_startup", "--timeout", "60")
+
+
+@pytest.fixture(scope="module")
+def fault_node() -> Iterator[FaultNode]:
+    if not shutil.which("rabbitmq-server") and not Path("/usr/lib/rabbitmq/bin").is_dir():
+        pytest.skip("rabbitmq-server is not installed")
+    base = ROOT / ".cache" / "rabbitmq-fault"
+    shutil.rmtree(base, ignore_errors=True)
+    (base / "mnesia").mkdir(parents=True)
+    (base / "log").mkdir()
+    (base / "rabbitmq.conf").write_text(
+        f"listeners.tcp.default = 127.0.0.1:{AMQP_PORT}\n"
+        f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {MGMT_PORT}\n"
+        "loopback_users = none\nlog.file.level = warning\n"
+    )
+    (base / "enabled_plugins").write_text("[].\n")
+    env = {
+        **os.environ,
+        "RABBITMQ_NODENAME": NODE,
+        "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(base / "log"),
+        "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+        "RABBITMQ_DIST_PORT": str(DIST_PORT),
+        "RABBITMQ_PID_FILE": str(base / "rabbitmq.pid"),
+    }
+    subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(base)], check=True)
+    server = subprocess.Popen(
+        ["runuser", "-u", "rabbitmq", "--", "env",
+         *(f"{k}={v}" for k, v in env.items() if k.startswith("RABBITMQ_")),
+         "setsid", "/usr/lib/rabbitmq/bin/rabbitmq-server"],
+        stdout=open(base / "log" / "stdout.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        stdin=subprocess.DEVNULL,
+    )
+    node = FaultNode(base, env)
+    deadline = time.monotonic() + 60
+    while node.ctl("ping", check=False).returncode != 0:
+        assert server.poll() is None, (base / "log" / "stdout.log").read_text()[-2000:]
+        assert time.monotonic() < deadline, "fault node did not start"
+        time.sleep(0.5)
+    node.ctl("await_startup", "--timeout", "60")
+    node.ctl("add_user", "fedbus-test", "fedbus-test")
+    node.ctl("set_user_tags", "fedbus-test", "administrator")
+    node.ctl("set_permissions", "-p", "/", "fedbus-test", ".*", ".*", ".*")
+    try:
+        yield node
+    finally:
+        node.ctl("stop", check=False)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def bind_queue(url: str) -> str:
+    name = f"faults-{uuid.uuid4().hex[:8]}"
+    with pika.BlockingConnection(pika.URLParameters(url)) as conn:
+        ch = conn.channel()
+        ch.queue_declare(name, durable=True)
+        ch.queue_bind(name, "amq.topic", routing_key="org.fedoraproject.local.#")
+    return name
+
+
+def start_relay(url: str, spool: Path, log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "fedbus.cli.main", "relay", "--url", url, "--spool", str(spool),
+         "--status-interval", "1"],
+        env={**os.environ, "FEDBUS_CONFIG": ""}, stdout=subprocess.DEVNULL,
+        stderr=open(log, "ab"),
+    )
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_broker_outage_while_producing(fault_node, tmp_path):
+    """Producer keeps publishing through the relay while the broker goes away and comes
+    back: every message reaches the consumer exactly once after dedupe, in order."""
+    url, spool_dir, total = fault_node.url, tmp_path / "spool", 1500
+    queue = bind_queue(url)
+    handled: list[int] = []
+    loop = asyncio.new_event_loop()
+
+    async def handler(message) -> None:
+        handled.append(message.body["i"])
+
+    consumer = Consumer(url, queue, ["org.fedoraproject.local.#"], handler, prefetch=100,
+                        dedupe=Deduplicator(path=tmp_path / "seen.sqlite3"))
+    consuming = threading.Thread(target=loop.run_until_complete, args=(consumer.run(),))
+    consuming.start()
+    relay = start_relay(url, spool_dir, tmp_path / "relay.log")
+    outage = {"down": 0.0, "up": 0.0}
+    try:
+        start = time.monotonic()
+        for i in range(total):  # ~5 s of traffic at ~300 msg/s
+            publish(new_message(TOPIC, {"i": i}, schema="base.message"), spool_dir=spool_dir)
+            if i == 400:
+                fault_node.stop_app()
+                outage["down"] = time.monotonic() - start
+            if i == 900:
+                fault_node.start_app()
+                outage["up"] = time.monotonic() - start
+            time.sleep(1 / 300)
+        wait_for(lambda: Spool(spool_dir).totals()[0] == 0, 90, "the spool to drain")
+        wait_for(lambda: len(handled) >= total, 90, "the consumer")
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        relay.wait(30)
+        loop.call_soon_threadsafe(consumer.stop)
+        consuming.join(60)
+    log = (tmp_path / "relay.log").read_text()
+    assert "connection lost" in log and "backlog drained" in log, log[-3000:]
+    assert outage["up"] > outage["down"] > 0
+    assert handled == list(range(total))  # each once, in order
+
+
+def test_relay_sigkill_mid_stream_loses_nothing(fault_node, tmp_path):
+    url, spool_dir, total = fault_node.url, tmp_path / "spool", 6000
+    queue = bind_queue(url)
+    for i in range(total):
+        publish(new_message(TOPIC, {"i": i}, schema="base.message"), spool_dir=spool_dir)
+
+    def depth() -> int:
+        with pika.BlockingConnection(pika.URLParameters(url)) as conn:
+            return conn.channel().queue_declare(queue, passive=True).method.message_count
+
+    relay = start_relay(url, spool_dir, tmp_path / "relay.log")
+    wait_for(lambda: depth() >= 500, 60, "the relay to start forwarding")
+    relay.send_signal(signal.SIGKILL)
+    relay.wait(10)
+    left = Spool(spool_dir).totals()[0]
+    assert 0 < left < total, "killed mid-stream"
+    relay = start_relay(url, spool_dir, tmp_path / "relay.log")
+    try:
+        wait_for(lambda: Spool(spool_dir).totals()[0] == 0, 60, "the spool to drain")
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        assert relay.wait(30) == 0
+    seen: list[int] = []
+    with pika.BlockingConnection(pika.URLParameters(url)) as conn:
+        ch = conn.channel()
+        for method, _, body in ch.consume(queue, auto_ack=True, inactivity_timeout=1):
+            if method is None:
+                break
+            seen.append(json.loads(body)["i"])
+    first = list(dict.fromkeys(seen))  # after dedupe
+    assert first == list(range(total))
+    assert len(seen) - total < 1000  # at most what was unconfirmed at the kill is resent
