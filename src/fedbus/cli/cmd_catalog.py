@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from fedbus.message import catalog
@@ -31,7 +32,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def table(rows: list[tuple[str, ...]]) -> str:
+def table(rows: Sequence[tuple[str, ...]]) -> str:
     """Rows as left-aligned columns (the last column is not padded)."""
     if not rows:
         return ""
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.catalog_command == "show":
         print(json.dumps(describe(catalog.get(args.name)), indent=2))
         return 0
-    rows = [("SCHEMA", "TOPIC", "SUMMARY")]
+    rows: list[tuple[str, ...]] = [("SCHEMA", "TOPIC", "SUMMARY")]
     for e in catalog.entries(include_foreign=args.all):
         rows.append((e.name, e.topic_pattern or "-", e.description))
     sys.stdout.write(table(rows))
