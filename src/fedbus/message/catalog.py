@@ -9,6 +9,7 @@ page ``docs/messages.md`` is generated from it (:func:`markdown`).
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
@@ -21,6 +22,7 @@ from fedbus.message.schemas.base import FedbusMessage
 from fedbus.message.topic import topic_matches
 
 GROUP = "fedora.messages"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,15 @@ class Entry:
 
 @cache
 def _load() -> tuple[Entry, ...]:
-    found = [Entry(ep.name, ep.load(), ep.value) for ep in entry_points(group=GROUP)]
+    found: list[Entry] = []
+    for ep in entry_points(group=GROUP):
+        try:
+            cls = ep.load()
+        except Exception as exc:  # a broken third-party schema package must not break ours
+            log.warning("catalog: cannot load schema %s (%s): %s", ep.name, ep.value, exc)
+            continue
+        if isinstance(cls, type) and issubclass(cls, fm.Message):
+            found.append(Entry(ep.name, cls, ep.value))
     # fedbus schemas first, then the others; alphabetical within each
     found.sort(key=lambda e: (not e.is_fedbus, e.name))
     unique: dict[str, Entry] = {}

@@ -173,3 +173,25 @@ def test_generated_bodies_validate_and_mutants_do_not(
     with pytest.raises(ValidationError) as info:
         new_message(topic, mutant, schema=entry.cls)
     assert str(info.value).startswith(entry.name + ": ") and "\n" not in str(info.value)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.dictionaries(TEXT, JSON, max_size=4), st.sampled_from([10, 20, 30, 40]))
+def test_envelope_round_trip(body: dict[str, Any], severity: int) -> None:
+    import json
+
+    msg = new_message(
+        "org.fedoraproject.local.test.thing.done", body, schema="base.message", severity=severity
+    )
+    enc = encode(msg)
+    assert enc.body == json.dumps(body).encode("utf-8")  # fedora-messaging's exact bytes
+    back = decode(enc.routing_key, enc.body, enc.properties.to_dict())
+    assert back.body == body and back.severity == severity and back == msg
+    assert encode(back) == enc
