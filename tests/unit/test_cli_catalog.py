@@ -47,3 +47,7 @@ def test_misuse_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["catalog", "show"])
     assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        "fedbus catalog show: error: the following arguments are required: name "
+        "(see fedbus catalog show --help)\n"
+    )

@@ -15,6 +15,7 @@ from typing import Any
 from fedbus import config
 from fedbus.bridge.events import Translator
 from fedbus.bridge.service import Bridge, connection_name
+from fedbus.cli.cmd_catalog import one_line_errors
 
 
 def register(subparsers: Any) -> None:
@@ -54,6 +55,7 @@ def register(subparsers: Any) -> None:
         default="fedbus.bridge",
         help='the bridge\'s queue (durable, bounded); "" for an exclusive one',
     )
+    one_line_errors(p)
     p.set_defaults(func=run)
 
 
