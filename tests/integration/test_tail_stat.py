@@ -22,16 +22,16 @@ pytestmark = pytest.mark.integration
 FEDBUS = [sys.executable, "-m", "fedbus.cli.main"]
 
 
-def _wait_bound(broker: Broker, vhost: str, key: str, timeout: float = 15) -> None:
+def _wait_bound(broker: Broker, vhost: str, key: str, count: int = 1, timeout: float = 20) -> None:
     path = f"exchanges/{urllib.parse.quote(vhost, safe='')}/amq.topic/bindings/source"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         bindings = broker.api("GET", path)
         assert isinstance(bindings, list)
-        if any(b["routing_key"] == key for b in bindings):
+        if len({b["destination"] for b in bindings if b["routing_key"] == key}) >= count:
             return
         time.sleep(0.1)
-    raise AssertionError(f"nothing bound {key!r} on amq.topic")
+    raise AssertionError(f"fewer than {count} queues bound {key!r} on amq.topic")
 
 
 def _publish(broker: Broker, vhost: str, items: list[tuple[str, bytes, AmqpProperties]]) -> None:
@@ -56,45 +56,53 @@ def test_tail(broker: Broker, vhost: str) -> None:
     glob = "org.fedoraproject.stg.bus.#"
     plain = _tail(broker, vhost, "--topic", glob, "--count", "3", "--no-color")
     as_json = _tail(broker, vhost, "--topic", glob, "--user", "notifier", "--json", "--count", "1")
-    _wait_bound(broker, vhost, glob)
-    time.sleep(0.3)  # both tails: wait for the second binding too
-    _wait_bound(broker, vhost, glob)
+    try:
+        _wait_bound(broker, vhost, glob, count=2)  # both tails listen
 
-    canary = encode(new_message("org.fedoraproject.stg.bus.canary.sent", CanaryV1.example))
-    other = encode(new_message("org.fedoraproject.stg.git.receive.done", {}, schema="base.message"))
-    queue = encode(new_message("org.fedoraproject.stg.bus.queue.created", QueueCreatedV1.example))
-    bad_props = AmqpProperties(
-        message_id="bad-1",
-        headers={**canary.properties.headers, "fedora_messaging_user_mallory": True},
-    )
-    _publish(
-        broker,
-        vhost,
-        [
-            (canary.routing_key, canary.body, canary.properties),
-            (other.routing_key, other.body, other.properties),  # not bound: never shown
-            (queue.routing_key, queue.body, queue.properties),
-            (canary.routing_key, b'{"origin": ""}', bad_props),  # invalid: shown, marked
-        ],
-    )
-    out, err = plain.communicate(timeout=20)
-    assert plain.returncode == 0, err
-    t = sent_at(canary.properties)
-    assert out.splitlines() == [
-        f"{t}  org.fedoraproject.stg.bus.canary.sent  canary {CanaryV1.example['nonce']} from "
-        f"{CanaryV1.example['origin']}",
-        f"{sent_at(queue.properties)}  org.fedoraproject.stg.bus.queue.created  notifier created "
-        "queue notifier in vhost /prod  [users: notifier]",
-        f"{t}  org.fedoraproject.stg.bus.canary.sent  invalid: fedbus.bus.canary.v1: 'nonce' is a "
-        "required property  [users: mallory]",
-    ]
-    out, err = as_json.communicate(timeout=20)
-    assert as_json.returncode == 0, err
-    got = json.loads(out)
-    assert got["topic"] == "org.fedoraproject.stg.bus.queue.created"
-    assert got["body"] == QueueCreatedV1.example
-    assert got["headers"] == queue.properties.headers
-    assert got["id"] == queue.properties.message_id
+        canary = encode(new_message("org.fedoraproject.stg.bus.canary.sent", CanaryV1.example))
+        other = encode(
+            new_message("org.fedoraproject.stg.git.receive.done", {}, schema="base.message")
+        )
+        queue = encode(
+            new_message("org.fedoraproject.stg.bus.queue.created", QueueCreatedV1.example)
+        )
+        bad_props = AmqpProperties(
+            message_id="bad-1",
+            headers={**canary.properties.headers, "fedora_messaging_user_mallory": True},
+        )
+        _publish(
+            broker,
+            vhost,
+            [
+                (canary.routing_key, canary.body, canary.properties),
+                (other.routing_key, other.body, other.properties),  # not bound: never shown
+                (queue.routing_key, queue.body, queue.properties),
+                (canary.routing_key, b'{"origin": ""}', bad_props),  # invalid: shown, marked
+            ],
+        )
+        out, err = plain.communicate(timeout=20)
+        assert plain.returncode == 0, err
+        t = sent_at(canary.properties)
+        assert out.splitlines() == [
+            f"{t}  org.fedoraproject.stg.bus.canary.sent  canary {CanaryV1.example['nonce']} from "
+            f"{CanaryV1.example['origin']}",
+            f"{sent_at(queue.properties)}  org.fedoraproject.stg.bus.queue.created  "
+            "notifier created queue notifier in vhost /prod  [users: notifier]",
+            f"{t}  org.fedoraproject.stg.bus.canary.sent  "
+            "invalid: fedbus.bus.canary.v1: 'nonce' is a required property  [users: mallory]",
+        ]
+        out, err = as_json.communicate(timeout=20)
+        assert as_json.returncode == 0, err
+        got = json.loads(out)
+        assert got["topic"] == "org.fedoraproject.stg.bus.queue.created"
+        assert got["body"] == QueueCreatedV1.example
+        assert got["headers"] == queue.properties.headers
+        assert got["id"] == queue.properties.message_id
+    finally:
+        for proc in (plain, as_json):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def test_tail_errors_are_one_line(broker: Broker, vhost: str) -> None:
