@@ -188,7 +188,11 @@ def test_fedbus_bridge_command(
         conn.close()
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=15)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
     assert proc.returncode == 0, err
     created = [b for t, b, _ in got if t == f"{PREFIX}.bus.queue.created"]
     assert [(b["queue"], b["exclusive"]) for b in created] == [(qname, True)]
