@@ -171,7 +171,7 @@ def test_broker_outage_while_producing(fault_node, tmp_path):
         loop.call_soon_threadsafe(consumer.stop)
         consuming.join(60)
     log = (tmp_path / "relay.log").read_text()
-    assert "connection lost" in log and "backlog drained" in log, log[-3000:]
+    assert "broker unreachable; spooling" in log and "backlog drained" in log, log[-3000:]
     assert outage["up"] > outage["down"] > 0
     assert handled == list(range(total))  # each once, in order
 
@@ -187,11 +187,10 @@ def test_relay_sigkill_mid_stream_loses_nothing(fault_node, tmp_path):
             return conn.channel().queue_declare(queue, passive=True).method.message_count
 
     relay = start_relay(url, spool_dir, tmp_path / "relay.log")
-    wait_for(lambda: depth() >= 500, 60, "the relay to start forwarding")
+    wait_for(lambda: depth() >= 1000, 60, "the relay to start forwarding")
     relay.send_signal(signal.SIGKILL)
     relay.wait(10)
-    left = Spool(spool_dir).totals()[0]
-    assert 0 < left < total, "killed mid-stream"
+    assert Spool(spool_dir).totals()[0] > 0 and depth() < total, "killed mid-stream"
     relay = start_relay(url, spool_dir, tmp_path / "relay.log")
     try:
         wait_for(lambda: Spool(spool_dir).totals()[0] == 0, 60, "the spool to drain")

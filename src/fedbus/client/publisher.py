@@ -17,7 +17,9 @@ Failures, per message:
   means the message may have arrived: retries give at-least-once delivery (consumers dedupe
   on ``message_id``).
 
-:meth:`Publisher.send` is the lower layer (one attempt, no retry) the relay builds on.
+:meth:`Publisher.send_nowait` / :meth:`Publisher.send` are the lower layer (one attempt, no
+retry) the relay builds on.  Frames of messages published during one event-loop turn are
+written together (see :mod:`fedbus.client.pipeline`).
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import aio_pika
 import aiormq
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractConnection
 from fedora_messaging.message import Message
 
 from fedbus.client.connect import Backoff, TlsOptions, connect_any, redact
 from fedbus.client.errors import BrokerUnavailable, PublishNacked, PublishRefused, PublishReturned
+from fedbus.client.pipeline import Pipeline
 from fedbus.message.envelope import Encoded, encode
 
 log = logging.getLogger(__name__)
@@ -63,19 +66,23 @@ class ConnectionLost(Exception):
     """Internal: the connection failed while this message was in flight."""
 
 
-def to_amqp(encoded: Encoded) -> aio_pika.Message:
-    """The aio-pika message for ``encoded`` (properties exactly as encoded)."""
-    p = encoded.properties
-    message = aio_pika.Message(
-        encoded.body,
-        content_type=p.content_type,
-        content_encoding=p.content_encoding,
-        delivery_mode=aio_pika.DeliveryMode(p.delivery_mode),
-        message_id=p.message_id or None,
-        headers=dict(p.headers),
-    )
-    message.priority = p.priority  # type: ignore[assignment]  # aio-pika turns None into 0
-    return message
+def classify(exc: BaseException, routing_key: str, connected: bool) -> BaseException:
+    """The fedbus view of a failed publish: PublishReturned, PublishNacked (final), or the
+    internal ChannelBroken / ConnectionLost (the caller retries)."""
+    if isinstance(exc, aiormq.exceptions.PublishError):
+        frame: Any = getattr(exc, "frame", None)
+        return PublishReturned(
+            routing_key,
+            int(getattr(frame, "reply_code", 312) or 312),
+            str(getattr(frame, "reply_text", "NO_ROUTE") or "NO_ROUTE"),
+        )
+    if isinstance(exc, aiormq.exceptions.DeliveryError):
+        return PublishNacked(routing_key)
+    if isinstance(exc, aiormq.exceptions.ChannelClosed) and connected:
+        return ChannelBroken(*_channel_code(exc))
+    if isinstance(exc, ChannelBroken | ConnectionLost):
+        return exc
+    return ConnectionLost(" ".join(str(exc).split()) or type(exc).__name__)
 
 
 def _channel_code(exc: BaseException) -> tuple[int, str]:
@@ -113,10 +120,9 @@ class Publisher:
         self.name = name
         self.connected_url: str | None = None
         self._connection: AbstractConnection | None = None
-        self._channel: AbstractChannel | None = None
-        self._exchange: AbstractExchange | None = None
-        self._careful_exchange: AbstractExchange | None = None
-        self._careful_channel: AbstractChannel | None = None
+        self._channels: list[AbstractChannel] = []
+        self._pipe: Pipeline | None = None
+        self._careful_pipe: Pipeline | None = None
         self._slots = asyncio.Semaphore(window)
         self._reconnect_lock = asyncio.Lock()
         self._careful_lock = asyncio.Lock()
@@ -133,7 +139,7 @@ class Publisher:
     async def connect(self, deadline: float | None = None) -> None:
         """Connect (or reconnect) now; raises :class:`BrokerUnavailable` past ``deadline``."""
         async with self._reconnect_lock:
-            if self.is_connected and self._exchange is not None:
+            if self.is_connected and self._pipe is not None:
                 return
             await self._drop()
             connection, url = await connect_any(
@@ -141,52 +147,48 @@ class Publisher:
             )
             self._connection, self.connected_url = connection, url
             self._channel_number = 0
-            channel = self._channel = await self._open_channel()
-            self._exchange = await channel.get_exchange(self.exchange_name, ensure=False)
-            self._careful_exchange = None
+            self._pipe = await self._open_pipe()
+            self._careful_pipe = None
             self._generation += 1
             log.info("connected to %s", redact(url))
 
-    async def _open_channel(self) -> AbstractChannel:
+    async def _open_pipe(self) -> Pipeline:
         # A fresh channel number each time: a number the broker just closed (a refusal) is
         # never reused, so a late frame for the old channel cannot be taken for the new one.
-        assert self._connection is not None
+        if self._connection is None or self._connection.is_closed:
+            raise ConnectionLost("not connected")
         self._channel_number = self._channel_number % 2000 + 1
-        return await self._connection.channel(
-            self._channel_number, publisher_confirms=True, on_return_raises=True
-        )
+        try:
+            channel = await self._connection.channel(
+                self._channel_number, publisher_confirms=True, on_return_raises=True
+            )
+            self._channels = [c for c in self._channels if not c.is_closed] + [channel]
+            return Pipeline(await channel.get_underlay_channel(), self.exchange_name)
+        except (aiormq.exceptions.AMQPError, OSError, RuntimeError) as exc:
+            raise ConnectionLost(" ".join(str(exc).split()) or type(exc).__name__) from exc
 
     async def _drop(self) -> None:
         connection, self._connection = self._connection, None
-        self._channel = self._exchange = self._careful_exchange = None
+        self._pipe = self._careful_pipe = None
+        self._channels = []
         if connection is not None and not connection.is_closed:
             with contextlib.suppress(Exception):  # best effort on a dying connection
                 await connection.close()
 
-    async def _main_exchange(self) -> AbstractExchange:
-        if not self.is_connected or self._exchange is None:
+    async def ready(self) -> None:
+        """Make sure the publishing channel is open (reopened after a refusal closed it);
+        raises ConnectionLost when there is no connection."""
+        if not self.is_connected or self._pipe is None:
             raise ConnectionLost("not connected")
-        if self._channel is not None and self._channel.is_closed:
-            # The broker closed the channel (a refusal): open a fresh one.
+        if self._pipe.is_closed:
             async with self._reconnect_lock:
-                if self._channel is not None and self._channel.is_closed:
-                    assert self._connection is not None
-                    self._channel = await self._open_channel()
-                    self._exchange = await self._channel.get_exchange(
-                        self.exchange_name, ensure=False
-                    )
-        assert self._exchange is not None
-        return self._exchange
+                if self._pipe is not None and self._pipe.is_closed:
+                    self._pipe = await self._open_pipe()
 
-    async def _careful(self) -> AbstractExchange:
-        exchange, channel = self._careful_exchange, self._careful_channel
-        if exchange is None or channel is None or channel.is_closed:
-            if not self.is_connected or self._connection is None:
-                raise ConnectionLost("not connected")
-            channel = await self._open_channel()
-            exchange = await channel.get_exchange(self.exchange_name, ensure=False)
-            self._careful_exchange, self._careful_channel = exchange, channel
-        return exchange
+    async def _careful(self) -> Pipeline:
+        if self._careful_pipe is None or self._careful_pipe.is_closed:
+            self._careful_pipe = await self._open_pipe()
+        return self._careful_pipe
 
     async def close(self) -> None:
         self._closed = True
@@ -206,6 +208,21 @@ class Publisher:
 
     # -- one attempt ---------------------------------------------------------------------
 
+    def send_nowait(self, encoded: Encoded, *, mandatory: bool | None = None
+                    ) -> asyncio.Future[Any]:
+        """Queue one attempt on the publishing channel (call :meth:`ready` first).  The
+        future fails with aiormq's exceptions; :meth:`outcome` turns them into fedbus's."""
+        if self._pipe is None:
+            raise ConnectionLost("not connected")
+        try:
+            return self._pipe.publish(encoded, self.mandatory if mandatory is None else mandatory)
+        except aiormq.exceptions.AMQPError as exc:
+            raise self.outcome(exc, encoded.routing_key) from None
+
+    def outcome(self, exc: BaseException, routing_key: str) -> BaseException:
+        """See :func:`classify`."""
+        return classify(exc, routing_key, self.is_connected)
+
     async def send(
         self, encoded: Encoded, *, mandatory: bool | None = None, careful: bool = False
     ) -> None:
@@ -213,25 +230,14 @@ class Publisher:
         :class:`ChannelBroken` / :class:`ConnectionLost` for the caller to handle."""
         mandatory = self.mandatory if mandatory is None else mandatory
         try:
-            exchange = await (self._careful() if careful else self._main_exchange())
-            await exchange.publish(to_amqp(encoded), encoded.routing_key, mandatory=mandatory)
-        except aiormq.exceptions.PublishError as exc:
-            frame: Any = getattr(exc, "frame", None)
-            raise PublishReturned(
-                encoded.routing_key,
-                int(getattr(frame, "reply_code", 312) or 312),
-                str(getattr(frame, "reply_text", "NO_ROUTE") or "NO_ROUTE"),
-            ) from None
-        except aiormq.exceptions.DeliveryError:
-            raise PublishNacked(encoded.routing_key) from None
-        except aiormq.exceptions.ChannelClosed as exc:
-            if self._connection is None or self._connection.is_closed:
-                raise ConnectionLost(str(exc)) from exc
-            raise ChannelBroken(*_channel_code(exc)) from exc
-        except (ConnectionLost, ChannelBroken):
-            raise
-        except (aiormq.exceptions.AMQPError, OSError, RuntimeError) as exc:
-            raise ConnectionLost(" ".join(str(exc).split()) or type(exc).__name__) from exc
+            if careful:
+                await (await self._careful()).publish(encoded, mandatory)
+            else:
+                await self.ready()
+                await self.send_nowait(encoded, mandatory=mandatory)
+        except (aiormq.exceptions.AMQPError, OSError, RuntimeError, ChannelBroken,
+                ConnectionLost) as exc:
+            raise self.outcome(exc, encoded.routing_key) from None
 
     # -- the public API ------------------------------------------------------------------
 
@@ -285,9 +291,53 @@ class Publisher:
         self, messages: Iterable[Message | Encoded], *, mandatory: bool | None = None
     ) -> list[BaseException | None]:
         """Publish all (pipelined, ``window`` in flight); one result per message, in order:
-        None when confirmed, else the exception."""
-        tasks = [
-            asyncio.ensure_future(self.publish(m, mandatory=mandatory)) for m in messages
-        ]
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        return [r if isinstance(r, BaseException) else None for r in results]
+        None when confirmed, else the exception.
+
+        Fast path: every message goes out on the publishing channel without a task of its
+        own; those caught by a channel or connection failure then go through
+        :meth:`publish` (careful retry, reconnection) one by one.
+        """
+        encoded = [m if isinstance(m, Encoded) else encode(m) for m in messages]
+        results: list[BaseException | None] = [None] * len(encoded)
+        retry: list[int] = []
+        inflight: deque[tuple[int, asyncio.Future[Any]]] = deque()
+
+        def settle(i: int, future: asyncio.Future[Any]) -> None:
+            exc = future.exception() if not future.cancelled() else ConnectionLost("cancelled")
+            if exc is None:
+                return
+            mapped = self.outcome(exc, encoded[i].routing_key)
+            if isinstance(mapped, PublishReturned | PublishNacked):
+                results[i] = mapped
+            else:
+                retry.append(i)
+
+        try:
+            if not self.is_connected:
+                await self.connect(self._deadline())
+            await self.ready()
+        except (ConnectionLost, BrokerUnavailable):
+            retry = list(range(len(encoded)))
+        else:
+            for i, e in enumerate(encoded):
+                while len(inflight) >= self.window:
+                    await asyncio.wait({inflight[0][1]})
+                    while inflight and inflight[0][1].done():
+                        settle(*inflight.popleft())
+                try:
+                    inflight.append((i, self.send_nowait(e, mandatory=mandatory)))
+                except (ConnectionLost, ChannelBroken):
+                    retry.append(i)
+            if inflight:
+                await asyncio.wait({f for _, f in inflight})
+            for item in inflight:
+                settle(*item)
+        if retry:
+            retry.sort()
+            again = await asyncio.gather(
+                *(self.publish(encoded[i], mandatory=mandatory) for i in retry),
+                return_exceptions=True,
+            )
+            for i, r in zip(retry, again, strict=True):
+                results[i] = r if isinstance(r, BaseException) else None
+        return results

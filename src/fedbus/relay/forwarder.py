@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fedbus.client.connect import Backoff, redact
 from fedbus.client.errors import PublishNacked, PublishReturned
@@ -76,7 +76,7 @@ class Relay:
         self._mandatory = on_unroutable == "dead"
         self._cursor = 0  # highest spool id handed to the broker
         self._buffer: deque[SpooledMessage] = deque()
-        self._inflight: deque[tuple[SpooledMessage, asyncio.Task[None]]] = deque()
+        self._inflight: deque[tuple[SpooledMessage, asyncio.Future[Any]]] = deque()
         self._confirmed: list[int] = []
         self._stop = asyncio.Event()
         self._nack_backoff = Backoff(0.2, 10.0)
@@ -98,7 +98,14 @@ class Relay:
             while not self._stop.is_set():
                 if not self.publisher.is_connected and not await self._connect():
                     break
-                await self._step()
+                try:
+                    await self._step()
+                except (ConnectionLost, ChannelBroken) as exc:
+                    await self._recover(exc)
+                except Exception as exc:  # keep relaying whatever happens; say it loudly
+                    log.exception("unexpected error, reconnecting: %s", exc)
+                    await self._recover(ConnectionLost(str(exc)))
+                    await self._until_stopped(asyncio.sleep(1.0))
                 self._maybe_status()
         finally:
             await self._settle()
@@ -141,21 +148,38 @@ class Relay:
 
     # -- one turn of the loop ------------------------------------------------------------
 
-    def _fill(self) -> None:
+    async def _fill(self) -> None:
+        if len(self._inflight) >= self.window:
+            return
+        try:
+            await self.publisher.ready()  # reopens the channel a refusal closed
+        except ConnectionLost as exc:
+            if not self._inflight:
+                await self.publisher.connection_lost(exc)
+            return
         while len(self._inflight) < self.window:
             if not self._buffer:
                 self._buffer.extend(self.spool.peek(self._cursor, max(self.window, 200)))
                 if not self._buffer:
                     return
-            message = self._buffer.popleft()
+            message = self._buffer[0]
+            try:
+                future = self.publisher.send_nowait(to_encoded(message), mandatory=self._mandatory)
+            except (ConnectionLost, ChannelBroken):
+                return  # the failure shows on the messages already in flight
+            self._buffer.popleft()
             self._cursor = message.id
-            task = asyncio.ensure_future(
-                self.publisher.send(to_encoded(message), mandatory=self._mandatory)
-            )
-            self._inflight.append((message, task))
+            self._inflight.append((message, future))
+
+    def _result(self, message: SpooledMessage, future: asyncio.Future[Any]
+                ) -> BaseException | None:
+        if future.cancelled():
+            return ConnectionLost("cancelled")
+        exc = future.exception()
+        return None if exc is None else self.publisher.outcome(exc, message.routing_key)
 
     async def _step(self) -> None:
-        self._fill()
+        await self._fill()
         if not self._inflight:
             self._flush()
             self._drained()
@@ -166,7 +190,7 @@ class Relay:
         failure: BaseException | None = None
         while self._inflight and self._inflight[0][1].done():
             message, task = self._inflight.popleft()
-            exc = task.exception()
+            exc = self._result(message, task)
             if exc is None:
                 self._confirmed.append(message.id)
             elif isinstance(exc, PublishReturned):
@@ -207,7 +231,7 @@ class Relay:
             await asyncio.wait({t for _, t in self._inflight})
         failed: list[tuple[SpooledMessage, BaseException]] = []
         for message, task in self._inflight:
-            exc = task.exception()
+            exc = self._result(message, task)
             if exc is None:
                 self._confirmed.append(message.id)
             elif isinstance(exc, PublishReturned):
