@@ -11,3 +11,4 @@ export PY_COLORS=${PY_COLORS:-0}
 export ANSIBLE_VAULT_IDENTITY_LIST=${ANSIBLE_VAULT_IDENTITY_LIST:-local@$_fedbus_root/inventories/local/vault-password.txt}
 # Controller-side PKI of the collection CA (roles/broker, broker_tls_mode=collection_ca).
 export FEDBUS_PKI_DIR=${FEDBUS_PKI_DIR:-$_fedbus_root/.cache/pki}
+export FEDBUS_WHEELHOUSE=${FEDBUS_WHEELHOUSE:-$_fedbus_root/.cache/wheelhouse}

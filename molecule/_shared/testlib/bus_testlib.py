@@ -37,7 +37,8 @@ def container_ip(name: str) -> str:
 
 
 def pki_dir() -> Path:
-    base = os.environ.get("FEDBUS_PKI_DIR") or str(ROOT / ".cache" / "pki-molecule")
+    scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
+    base = os.environ.get("FEDBUS_PKI_DIR") or str(ROOT / ".cache" / "pki-molecule" / scenario)
     return Path(base) / ENVIRONMENT
 
 

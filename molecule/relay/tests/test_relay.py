@@ -1,0 +1,143 @@
+"""The relay scenario: a service host publishes through its local relay."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+
+import pika
+import pytest
+from bus_testlib import container_ip
+
+testinfra_hosts = ["relay-services"]
+
+BROKER = "relay-broker"
+SERVICES = "relay-services"
+PREFIX = "org.fedoraproject.local"
+
+
+def admin_connection(tls_context: ssl.SSLContext, secrets) -> pika.BlockingConnection:
+    return pika.BlockingConnection(
+        pika.ConnectionParameters(
+            host=container_ip(BROKER),
+            port=5671,
+            virtual_host="local",
+            credentials=pika.PlainCredentials(
+                "fedbus-admin", secrets["vault_broker_admin_password"]
+            ),
+            ssl_options=pika.SSLOptions(tls_context, server_hostname=BROKER),
+            connection_attempts=30,
+            retry_delay=2,
+        )
+    )
+
+
+@pytest.fixture
+def admin_channel(tls_context: ssl.SSLContext, secrets):
+    conn = admin_connection(tls_context, secrets)
+    yield conn.channel()
+    if conn.is_open:
+        conn.close()
+
+
+def bound_queue(channel, pattern: str) -> str:
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, "amq.topic", routing_key=pattern)
+    return queue
+
+
+def drain(channel, queue: str, count: int, timeout: float = 60.0) -> list:
+    got: list = []
+    deadline = time.monotonic() + timeout
+    while len(got) < count and time.monotonic() < deadline:
+        method, props, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            channel.connection.sleep(0.2)
+            continue
+        got.append((method.routing_key, props, json.loads(body)))
+    return got
+
+
+def publish(host, topic: str, body: dict):
+    cmd = host.run(
+        "runuser -u fedbus -- fedbus publish %s --json %s", topic, json.dumps(body)
+    )
+    assert cmd.rc == 0, cmd.stderr
+    return cmd.stdout.strip()
+
+
+def test_fedbus_installed(host):
+    out = host.check_output("fedbus --version")
+    assert out.startswith("fedbus ")
+    assert host.file("/opt/fedbus/venv/bin/fedbus").exists
+
+
+def test_relay_running(host):
+    service = host.service("fedbus-relay")
+    assert service.is_running
+    assert service.is_enabled
+
+
+def test_config_is_not_world_readable(host):
+    config = host.file("/etc/fedbus/fedbus.toml")
+    assert config.mode == 0o640
+    assert config.group == "fedbus"
+    assert "amqps://git:" in config.content_string
+
+
+def test_published_message_reaches_the_broker(host, admin_channel):
+    topic = f"{PREFIX}.git.receive"
+    queue = bound_queue(admin_channel, topic)
+    message_id = publish(host, topic, {"probe": "relay-up"})
+    ((routing_key, props, body),) = drain(admin_channel, queue, 1)
+    assert routing_key == topic
+    assert body == {"probe": "relay-up"}
+    assert props.message_id == message_id
+    assert props.delivery_mode == 2
+    assert props.headers["fedora_messaging_severity"] == 20
+
+
+def test_broker_outage_loses_nothing_and_keeps_order(host, tls_context, secrets):
+    topic = f"{PREFIX}.git.outage"
+    queue = "relay-test-outage"
+    conn = admin_connection(tls_context, secrets)
+    ch = conn.channel()
+    ch.queue_declare(queue, durable=True)
+    ch.queue_purge(queue)
+    ch.queue_bind(queue, "amq.topic", routing_key=topic)
+    conn.close()
+
+    broker = host.get_host(f"ansible://{BROKER}", ansible_inventory=host.backend.ansible_inventory)
+    assert broker.run("systemctl stop rabbitmq-server").rc == 0
+    try:
+        started = time.monotonic()
+        ids = [publish(host, topic, {"n": n}) for n in range(20)]  # the broker is down
+        assert time.monotonic() - started < 60
+        backlog = host.run("runuser -u fedbus -- fedbus relay status")
+        assert backlog.rc == 0 and "20 messages" in backlog.stdout, backlog.stdout
+    finally:
+        broker.run("systemctl start rabbitmq-server")
+    assert broker.run("rabbitmqctl await_startup --timeout 120").rc == 0
+
+    conn = admin_connection(tls_context, secrets)
+    try:
+        got = drain(conn.channel(), queue, 20, timeout=120)
+        assert [body["n"] for _, _, body in got] == list(range(20))
+        assert [props.message_id for _, props, _ in got] == ids
+        conn.channel().queue_delete(queue)
+    finally:
+        conn.close()
+
+
+def test_foreign_topic_is_buried_not_lost(host):
+    """The git account may not publish buildsys topics: the relay keeps the message aside."""
+    publish(host, f"{PREFIX}.buildsys.build.state.change", {"forged": True})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = host.run("runuser -u fedbus -- fedbus relay status")
+        if status.stdout.rstrip().endswith("dead 1"):
+            break
+        time.sleep(1)
+    assert status.stdout.rstrip().endswith("dead 1"), status.stdout
+    assert host.service("fedbus-relay").is_running
