@@ -18,7 +18,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from fedbus.client import Publisher, TlsOptions
+from fedbus.client import Backoff, Publisher, TlsOptions
 from fedbus.relay.forwarder import Relay
 from fedbus.relay.spool import Spool
 
@@ -83,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "requeue-dead":
         print(f"requeued {spool.requeue_dead()} messages")
         return 0
+    # Backoff capped at 10 s: after an outage the relay is back within seconds.
     publisher = Publisher(s["urls"], tls=s["tls"], window=args.window, retry_timeout=None,
-                          name="fedbus-relay")
+                          backoff=Backoff(0.5, 10.0), name="fedbus-relay")
     relay = Relay(spool, publisher, window=args.window, on_unroutable=args.unroutable,
                   status_interval=args.status_interval)
     asyncio.run(_serve(relay))

@@ -37,6 +37,9 @@ from fedbus.relay.spool import Spool, SpooledMessage
 log = logging.getLogger("fedbus.relay")
 
 T = TypeVar("T")
+FLUSH_INTERVAL = 0.2  # seconds: longest a confirmed message stays in the spool
+FLUSH_COUNT = 2000
+CHECKPOINT_INTERVAL = 2.0
 Unroutable = Literal["ignore", "dead"]
 
 
@@ -85,6 +88,8 @@ class Relay:
         self._outage_backlog = 0
         self._outage_started = 0.0
         self._dirty = False
+        self._first_confirm = 0.0
+        self._last_checkpoint = 0.0
 
     def stop(self) -> None:
         """Finish what is in flight, then return from :meth:`run`."""
@@ -181,8 +186,9 @@ class Relay:
     async def _step(self) -> None:
         await self._fill()
         if not self._inflight:
-            self._flush()
-            self._drained()
+            self._maybe_flush()
+            if not self._confirmed:
+                self._drained()
             await self._until_stopped(asyncio.sleep(self.poll_interval))
             return
         head = self._inflight[0][1]
@@ -199,8 +205,10 @@ class Relay:
                 self._inflight.appendleft((message, task))
                 failure = exc
                 break
-        if len(self._confirmed) >= 256 or failure is not None:
+        if failure is not None:
             self._flush()
+        else:
+            self._maybe_flush()
         if failure is not None:
             await self._recover(failure)
 
@@ -211,7 +219,21 @@ class Relay:
         else:
             self._confirmed.append(message.id)
 
+    def _maybe_flush(self) -> None:
+        # Deletes are batched (every FLUSH_INTERVAL or FLUSH_COUNT confirms): each one is a
+        # write transaction, and the fewer the relay takes, the less a wedge's append waits
+        # for the lock.  A crash before the delete only means those messages are sent again.
+        if not self._confirmed:
+            self._first_confirm = 0.0
+            return
+        now = time.monotonic()
+        if not self._first_confirm:
+            self._first_confirm = now
+        if len(self._confirmed) >= FLUSH_COUNT or now - self._first_confirm >= FLUSH_INTERVAL:
+            self._flush()
+
     def _flush(self) -> None:
+        self._first_confirm = 0.0
         if self._confirmed:
             self.spool.delete(self._confirmed)
             self.counters.forwarded += len(self._confirmed)
@@ -286,9 +308,11 @@ class Relay:
             log.info("backlog drained: %d messages in %.1fs (%.0f msg/s)",
                      self._outage_backlog, took, self._outage_backlog / took)
             self._outage_backlog = 0
-        if self._dirty:
+        now = time.monotonic()
+        if self._dirty and now - self._last_checkpoint >= CHECKPOINT_INTERVAL:
             self.spool.checkpoint()
             self._dirty = False
+            self._last_checkpoint = now
 
     def _maybe_status(self) -> None:
         now = time.monotonic()

@@ -128,6 +128,11 @@ class Spool:
             self._db.execute(f"PRAGMA wal_autocheckpoint = {1000 if reader else 100_000}")
             if not self._has_schema():
                 self._db.executescript(_SCHEMA)
+            if not reader:
+                # SQLite's own busy handler sleeps 1 ms at least; a writer retries itself
+                # after a few microseconds instead (see _retry): the relay's transactions
+                # are short, and an append must not wait a millisecond for one.
+                self._db.execute("PRAGMA busy_timeout = 0")
         except (OSError, sqlite3.Error) as exc:
             raise SpoolError(f"cannot open spool {self.directory}: {exc}") from exc
 
@@ -162,7 +167,7 @@ class Spool:
                 self.max_messages, size, self.max_bytes)
         with self._lock:
             try:
-                cur = self._db.execute(_INSERT, args)
+                cur = self._retry(_INSERT, args)
             except sqlite3.Error as exc:
                 raise SpoolError(f"cannot write to spool {self.directory}: {exc}") from exc
         if cur.rowcount != 1:
@@ -173,6 +178,21 @@ class Spool:
                 "is `fedbus relay` running and the broker reachable?"
             )
         return int(cur.lastrowid or 0)
+
+    def _retry(self, sql: str, args: tuple[Any, ...] | list[Any]) -> sqlite3.Cursor:
+        """Execute, retrying while another process holds the write lock (up to the busy
+        timeout), with sleeps from 20 µs doubling to 2 ms."""
+        delay, deadline = 0.00002, time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                return self._db.execute(sql, args)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
 
     # -- the relay -----------------------------------------------------------------------
 
@@ -193,7 +213,7 @@ class Spool:
         """Forget messages (the broker confirmed them)."""
         batch = sorted(set(ids))
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._retry("BEGIN IMMEDIATE", ())
             try:
                 for start in range(0, len(batch), 500):
                     chunk = batch[start : start + 500]
