@@ -111,6 +111,18 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.one_of(*(from_schema({**schema, "type": t}) for t in types))
     if types == "null":
         return st.none()
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    if types == "number":
+        return st.floats(schema.get("minimum"), schema.get("maximum"), allow_nan=False, allow_infinity=False)
+    if types == "array":
+        unique = bool(schema.get("uniqueItems"))
+        items = from_schema(schema.get("items", {}))
+        return st.lists(items, min_size=schema.get("minItems", 0), max_size=3, unique=unique)
+    if "pattern" in schema:
+        lo, hi = schema.get("minLength", 0), schema.get("maxLength", 64)
+        regex = st.from_regex(schema["pattern"], fullmatch=True)
+        return regex.filter(lambda s: lo <= len(s) <= hi)
     if types == "boolean":
         return st.booleans()
     if types == "integer":
