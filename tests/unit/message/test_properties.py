@@ -114,7 +114,8 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     if types == "number":
-        return st.floats(schema.get("minimum"), schema.get("maximum"), allow_nan=False, allow_infinity=False)
+        lo, hi = schema.get("minimum"), schema.get("maximum")
+        return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
     if types == "array":
         unique = bool(schema.get("uniqueItems"))
         items = from_schema(schema.get("items", {}))
