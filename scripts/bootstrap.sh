@@ -19,12 +19,13 @@ if [ -z "$python" ]; then
 fi
 [ -n "$python" ] || { echo "bootstrap: Python 3.11 or newer is required" >&2; exit 1; }
 
-stamp=$(cat requirements/dev.txt pyproject.toml | sha256sum | cut -c1-16)
+stamp=$(cat requirements/dev.txt requirements/koji.txt pyproject.toml | sha256sum | cut -c1-16)
 if [ "$(cat .venv/.fedbus-stamp 2>/dev/null)" != "$stamp" ]; then
   echo "bootstrap: installing .venv with $($python --version) (pins changed or new)" >&2
   [ -x .venv/bin/python ] || "$python" -m venv .venv
   .venv/bin/pip install -q --upgrade pip >&2
   .venv/bin/pip install -q -r requirements/dev.txt >&2
+  .venv/bin/pip install -q --no-deps -r requirements/koji.txt >&2
   .venv/bin/pip install -q --no-deps -e . >&2
   echo "$stamp" > .venv/.fedbus-stamp
 fi
