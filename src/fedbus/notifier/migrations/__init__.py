@@ -1,0 +1,2 @@
+"""Alembic migrations of the notifier database; run them with ``fedbus notifier migrate``
+(:func:`fedbus.notifier.migrate.upgrade`)."""

@@ -1,0 +1,191 @@
+"""The notifier's own settings: ``/etc/fedbus/notifier.toml`` (or ``$FEDBUS_NOTIFIER_CONFIG``).
+
+The AMQP connection, the environment and the topic prefix come from fedbus.toml
+(:mod:`fedbus.config`); this file holds what only the notifier needs::
+
+    database_url = "postgresql+psycopg://notifier@db.example/notifier"  # default SQLite
+    database_password_file = "/etc/fedbus/notifier-db.password"         # optional
+    base_url = "https://notifications.fedoraproject.org"                # links in mails
+    queue = "notifier"          # the workers' shared durable queue
+    bindings = []               # default ["<topic_prefix>.#"]
+    prefetch = 50
+
+    [email]
+    host = "localhost"; port = 25; starttls = false
+    user = ""; password_file = ""
+    sender = "notifications@fedoraproject.org"
+    max_attempts = 8            # then the job is dead-lettered with the reason
+
+    [irc]
+    host = "localhost"; port = 6667; nick = "fedbus-notify"; password_file = ""
+
+    [web]                       # read by fedbus.notifier.web (kept as a raw table here)
+
+Unknown keys are errors (one line naming the key).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from fedbus.errors import ConfigError
+
+DEFAULT_PATH = Path("/etc/fedbus/notifier.toml")
+ENV_VAR = "FEDBUS_NOTIFIER_CONFIG"
+DEFAULT_DB = "sqlite:////var/lib/fedbus/notifier.db"
+QUEUES = {"email": "notifier.email", "irc": "notifier.irc", "digest": "notifier.digest"}
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    host: str = "localhost"
+    port: int = 25
+    starttls: bool = False
+    user: str = ""
+    password: str = field(default="", repr=False)
+    sender: str = "notifications@fedoraproject.org"
+    timeout: float = 30.0
+    max_attempts: int = 8
+
+
+@dataclass(frozen=True)
+class IrcSettings:
+    host: str = "localhost"
+    port: int = 6667
+    nick: str = "fedbus-notify"
+    password: str = field(default="", repr=False)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class NotifierSettings:
+    database_url: str = DEFAULT_DB
+    base_url: str = "http://localhost:8080"
+    queue: str = "notifier"
+    bindings: tuple[str, ...] = ()
+    prefetch: int = 50
+    email: EmailSettings = EmailSettings()
+    irc: IrcSettings = IrcSettings()
+    web: Mapping[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    def queue_for(self, kind: str) -> str:
+        return QUEUES[kind]
+
+
+def _known(t: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    extra = sorted(set(t) - allowed)
+    if extra:
+        raise ConfigError(
+            f"{where}: unknown key {extra[0]!r} (known: {', '.join(sorted(allowed))})"
+        )
+
+
+def _typed(t: Mapping[str, Any], key: str, kind: type, default: Any, where: str) -> Any:
+    value = t.get(key, default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _secret(t: Mapping[str, Any], base: Path, where: str) -> str:
+    name = _typed(t, "password_file", str, "", where)
+    if not name:
+        return ""
+    path = base / name
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"{where}.password_file: cannot read {path}: {exc.strerror}") from exc
+
+
+def parse(
+    data: Mapping[str, Any], name: str = "notifier.toml", base: Path = Path(".")
+) -> NotifierSettings:
+    w = f"{name}:"
+    _known(
+        data,
+        {"database_url", "database_password_file", "base_url", "queue", "bindings",
+         "prefetch", "email", "irc", "web"},
+        w,
+    )  # fmt: skip
+    d = NotifierSettings()
+    url = _typed(data, "database_url", str, d.database_url, w)
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise ConfigError(f"{w} database_url: not a database URL: {url!r}") from exc
+    password = _secret({"password_file": data.get("database_password_file", "")}, base, w)
+    if password:
+        url = parsed.set(password=password).render_as_string(hide_password=False)
+    bindings = data.get("bindings", [])
+    if not isinstance(bindings, list) or not all(isinstance(b, str) for b in bindings):
+        raise ConfigError(f"{w} bindings: expected a list of topic patterns")
+    e, i = data.get("email", {}), data.get("irc", {})
+    for key, table in (("email", e), ("irc", i), ("web", data.get("web", {}))):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{w} {key}: expected a table")
+    _known(e, {"host", "port", "starttls", "user", "password_file", "sender", "timeout",
+               "max_attempts"}, f"{w} email")  # fmt: skip
+    _known(i, {"host", "port", "nick", "password_file", "timeout"}, f"{w} irc")
+    de, di = EmailSettings(), IrcSettings()
+    return NotifierSettings(
+        database_url=url,
+        base_url=_typed(data, "base_url", str, d.base_url, w).rstrip("/"),
+        queue=_typed(data, "queue", str, d.queue, w),
+        bindings=tuple(bindings),
+        prefetch=_typed(data, "prefetch", int, d.prefetch, w),
+        email=EmailSettings(
+            host=_typed(e, "host", str, de.host, f"{w} email"),
+            port=_typed(e, "port", int, de.port, f"{w} email"),
+            starttls=_typed(e, "starttls", bool, de.starttls, f"{w} email"),
+            user=_typed(e, "user", str, de.user, f"{w} email"),
+            password=_secret(e, base, f"{w} email"),
+            sender=_typed(e, "sender", str, de.sender, f"{w} email"),
+            timeout=_typed(e, "timeout", float, de.timeout, f"{w} email"),
+            max_attempts=_typed(e, "max_attempts", int, de.max_attempts, f"{w} email"),
+        ),
+        irc=IrcSettings(
+            host=_typed(i, "host", str, di.host, f"{w} irc"),
+            port=_typed(i, "port", int, di.port, f"{w} irc"),
+            nick=_typed(i, "nick", str, di.nick, f"{w} irc"),
+            password=_secret(i, base, f"{w} irc"),
+            timeout=_typed(i, "timeout", float, di.timeout, f"{w} irc"),
+        ),
+        web=dict(data.get("web", {})),
+    )
+
+
+def load(
+    path: str | os.PathLike[str] | None = None, *, missing_ok: bool = True
+) -> NotifierSettings:
+    """Read the settings; with no file named and none at the default path, the defaults."""
+    explicit = path or os.environ.get(ENV_VAR)
+    file = Path(explicit) if explicit else DEFAULT_PATH
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError as exc:
+        if missing_ok and not explicit:
+            return NotifierSettings()
+        raise ConfigError(f"{file}: no such file (set --settings FILE or ${ENV_VAR})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{file.name}: not valid TOML: {exc}") from exc
+    settings = parse(data, file.name, file.parent)
+    return NotifierSettings(**{**settings.__dict__, "source": file})
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    return "sqlite:///" + str(Path(path).resolve())

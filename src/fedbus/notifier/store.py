@@ -1,0 +1,552 @@
+"""The preferences service the web UI, the REST API and the CLI call.
+
+Every call that reads or changes preferences goes through a :class:`UserStore`, which is
+bound to ONE user: each query carries ``user_id = <that user>``, so an id belonging to
+someone else is simply not found (:class:`NotFound`) — a user can never read or change
+another user's rules, destinations or packages.
+
+>>> store = Store.open("sqlite:///notifier.db")       # or postgresql+psycopg://…
+>>> me = store.user("alice")                          # get or create; a UserStore
+>>> me.profile()                                      # -> UserView
+>>> dest, token = me.add_destination("email", "alice@example.org", delivery="daily")
+>>> me.verify_destination(dest.id, token)             # True once the token matches
+>>> rule = me.add_rule("package", "kernel", min_severity="warning", exclude_mine=True)
+>>> me.update_rule(rule.id, enabled=False)
+>>> me.delete_rule(rule.id)
+>>> me.set_paused(True); me.mute_until(None)
+>>> me.set_delivery(dest.id, "hourly", digest_cap=20)
+>>> me.add_package("kernel"); me.list_packages(); me.remove_package("kernel")
+
+The API:
+
+- :meth:`Store.open` (URL; creates the tables on SQLite only when ``create=True`` — use
+  ``fedbus notifier migrate`` otherwise), :meth:`Store.user` (get or create),
+  :meth:`Store.find_user` (no creation, ``None`` if unknown);
+- :class:`UserStore`: ``profile``, ``set_paused``, ``mute_until``; ``list_rules``,
+  ``get_rule``, ``add_rule``, ``update_rule``, ``delete_rule``; ``list_destinations``,
+  ``add_destination`` (returns the plain token ONCE — only its SHA-256 is stored; send it to
+  the address with :func:`fedbus.notifier.verify.send_verification`), ``new_token``
+  (a fresh token, the old one stops working), ``verify_destination``, ``set_delivery``,
+  ``delete_destination``; ``list_packages``, ``add_package``, ``remove_package``.
+- Values returned are frozen dataclasses (:class:`RuleView`, …), never ORM objects: no
+  session leaks into the caller.  Bad input raises :class:`InvalidPreference` (a one-line
+  message fit for a form or a 400 answer).
+
+Each change appends a :class:`~fedbus.notifier.models.Change` row in the same
+transaction: the matching workers reload exactly the users that changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from fedbus.errors import FedbusError
+from fedbus.message.topic import validate_pattern
+from fedbus.notifier.models import (
+    DELIVERY_MODES,
+    DESTINATION_KINDS,
+    PACKAGE_RELATIONS,
+    RULE_KINDS,
+    SEVERITIES,
+    Base,
+    Change,
+    Destination,
+    PackageRelation,
+    Rule,
+    User,
+    utcnow,
+)
+
+
+class InvalidPreference(FedbusError):
+    """A preference value that cannot be stored (the message says which and why)."""
+
+
+class NotFound(FedbusError):
+    """No such object for this user (it does not exist, or belongs to someone else)."""
+
+
+NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}$", re.IGNORECASE)
+EMAIL_RE = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+NICK_RE = re.compile(r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$")
+PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
+TOKEN_TTL = dt.timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class DestinationView:
+    id: int
+    kind: str
+    address: str
+    verified: bool
+    delivery: str
+    digest_cap: int
+
+
+@dataclass(frozen=True)
+class RuleView:
+    id: int
+    name: str
+    kind: str
+    value: str
+    enabled: bool
+    min_severity: str
+    exclude_mine: bool
+    exclude_topics: tuple[str, ...]
+    exclude_services: tuple[str, ...]
+    destination_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PackageView:
+    package: str
+    relation: str
+    source: str
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    name: str
+    paused: bool
+    muted_until: dt.datetime | None
+
+
+def severity_name(level: int) -> str:
+    for name, value in SEVERITIES.items():
+        if value == level:
+            return name
+    return "debug" if level <= 10 else "info"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _rule_view(r: Rule) -> RuleView:
+    return RuleView(
+        id=r.id,
+        name=r.name,
+        kind=r.kind,
+        value=r.value,
+        enabled=r.enabled,
+        min_severity=severity_name(r.min_severity) if r.min_severity else "debug",
+        exclude_mine=r.exclude_mine,
+        exclude_topics=tuple(r.exclude_topics or ()),
+        exclude_services=tuple(r.exclude_services or ()),
+        destination_ids=tuple(sorted(d.id for d in r.destinations)),
+    )
+
+
+def _dest_view(d: Destination) -> DestinationView:
+    return DestinationView(d.id, d.kind, d.address, d.verified, d.delivery, d.digest_cap)
+
+
+def _user_view(u: User) -> UserView:
+    return UserView(u.id, u.name, u.paused, u.muted_until)
+
+
+def check_user_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise InvalidPreference(f"user name {name!r}: letters, digits, _ . - (at most 64)")
+    return name
+
+
+def _severity(value: str | int | None) -> int:
+    if value is None or value == "":
+        return 0
+    if isinstance(value, int):
+        if value < 0:
+            raise InvalidPreference(f"min_severity {value}: must be >= 0")
+        return value
+    level = SEVERITIES.get(str(value).lower())
+    if level is None:
+        raise InvalidPreference(f"min_severity {value!r}: one of {', '.join(SEVERITIES)}")
+    return level
+
+
+def _globs(values: Sequence[str] | None, what: str) -> list[str]:
+    out: list[str] = []
+    for v in values or ():
+        if not isinstance(v, str) or not v.strip():
+            raise InvalidPreference(f"{what}: {v!r} is not a non-empty string")
+        try:
+            validate_pattern(v.strip())
+        except Exception as exc:
+            raise InvalidPreference(f"{what}: {v!r}: {exc}") from exc
+        out.append(v.strip())
+    return out
+
+
+def _services(values: Sequence[str] | None) -> list[str]:
+    out = []
+    for v in values or ():
+        if not isinstance(v, str) or not re.match(r"^[a-z0-9_-]+$", v):
+            raise InvalidPreference(f"exclude_services: {v!r} is not a service name")
+        out.append(v)
+    return out
+
+
+def _rule_value(kind: str, value: str) -> str:
+    if kind not in RULE_KINDS:
+        raise InvalidPreference(f"rule kind {kind!r}: one of {', '.join(RULE_KINDS)}")
+    value = (value or "").strip()
+    if kind in ("owned_packages", "my_events"):
+        return ""
+    if not value:
+        raise InvalidPreference(f"rule kind {kind!r} needs a value")
+    if kind == "topic":
+        _globs([value], "topic")
+    elif kind == "service" and not re.match(r"^[a-z0-9_-]+$", value):
+        raise InvalidPreference(f"service {value!r}: lower-case letters, digits, _ -")
+    elif kind == "package" and not PACKAGE_RE.match(value):
+        raise InvalidPreference(f"package {value!r} is not a package name")
+    elif kind == "user":
+        check_user_name(value)
+    return value
+
+
+def _address(kind: str, address: str) -> str:
+    if kind not in DESTINATION_KINDS:
+        raise InvalidPreference(f"destination kind {kind!r}: one of {', '.join(DESTINATION_KINDS)}")
+    address = (address or "").strip()
+    if kind == "email" and not EMAIL_RE.match(address):
+        raise InvalidPreference(f"email address {address!r} is not valid")
+    if kind == "irc" and not NICK_RE.match(address):
+        raise InvalidPreference(f"IRC nick {address!r} is not valid")
+    return address
+
+
+def _delivery(mode: str, cap: int) -> tuple[str, int]:
+    if mode not in DELIVERY_MODES:
+        raise InvalidPreference(f"delivery {mode!r}: one of {', '.join(DELIVERY_MODES)}")
+    if not isinstance(cap, int) or not 1 <= cap <= 1000:
+        raise InvalidPreference(f"digest_cap {cap!r}: an integer from 1 to 1000")
+    return mode, cap
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys and WAL."""
+    engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+
+    return engine
+
+
+class Store:
+    """The database of preferences; hands out :class:`UserStore` objects."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = False) -> Store:
+        engine = make_engine(url)
+        if create:
+            Base.metadata.create_all(engine)
+        return cls(engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions() as s, s.begin():
+            yield s
+
+    def user(self, name: str) -> UserStore:
+        """The store of user ``name``, created on first use."""
+        check_user_name(name)
+        with self.session() as s:
+            user = s.scalar(select(User).where(User.name == name))
+            if user is None:
+                user = User(name=name)
+                s.add(user)
+                s.flush()
+                s.add(Change(user_id=user.id))
+            return UserStore(self, user.id, user.name)
+
+    def find_user(self, name: str) -> UserStore | None:
+        with self.session() as s:
+            user = s.scalar(select(User).where(User.name == name))
+            return None if user is None else UserStore(self, user.id, user.name)
+
+
+class UserStore:
+    """Preferences of one user; every query is filtered on that user's id."""
+
+    def __init__(self, store: Store, user_id: int, name: str) -> None:
+        self.store = store
+        self.user_id = user_id
+        self.name = name
+
+    @contextmanager
+    def _changing(self) -> Iterator[Session]:
+        with self.store.session() as s:
+            yield s
+            s.add(Change(user_id=self.user_id))
+
+    def _user(self, s: Session) -> User:
+        user = s.get(User, self.user_id)
+        if user is None:
+            raise NotFound(f"user {self.name!r} no longer exists")
+        return user
+
+    def _rule(self, s: Session, rule_id: int) -> Rule:
+        rule = s.scalar(
+            select(Rule)
+            .where(Rule.id == rule_id, Rule.user_id == self.user_id)
+            .options(selectinload(Rule.destinations))
+        )
+        if rule is None:
+            raise NotFound(f"no rule {rule_id}")
+        return rule
+
+    def _dest(self, s: Session, dest_id: int) -> Destination:
+        dest = s.scalar(
+            select(Destination).where(
+                Destination.id == dest_id, Destination.user_id == self.user_id
+            )
+        )
+        if dest is None:
+            raise NotFound(f"no destination {dest_id}")
+        return dest
+
+    def _dests(self, s: Session, ids: Sequence[int] | None) -> list[Destination]:
+        return [self._dest(s, int(i)) for i in ids or ()]
+
+    # -- the user -------------------------------------------------------------------------
+
+    def profile(self) -> UserView:
+        with self.store.session() as s:
+            return _user_view(self._user(s))
+
+    def set_paused(self, paused: bool) -> UserView:
+        with self._changing() as s:
+            user = self._user(s)
+            user.paused = bool(paused)
+            return _user_view(user)
+
+    def mute_until(self, until: dt.datetime | None) -> UserView:
+        """Mute until ``until`` (UTC; naive or aware), or unmute with ``None``."""
+        if until is not None and until.tzinfo is not None:
+            until = until.astimezone(dt.UTC).replace(tzinfo=None)
+        with self._changing() as s:
+            user = self._user(s)
+            user.muted_until = until
+            return _user_view(user)
+
+    # -- rules ----------------------------------------------------------------------------
+
+    def list_rules(self) -> list[RuleView]:
+        with self.store.session() as s:
+            rows = s.scalars(
+                select(Rule)
+                .where(Rule.user_id == self.user_id)
+                .options(selectinload(Rule.destinations))
+                .order_by(Rule.id)
+            )
+            return [_rule_view(r) for r in rows]
+
+    def get_rule(self, rule_id: int) -> RuleView:
+        with self.store.session() as s:
+            return _rule_view(self._rule(s, rule_id))
+
+    def add_rule(
+        self,
+        kind: str,
+        value: str = "",
+        *,
+        name: str = "",
+        enabled: bool = True,
+        min_severity: str | int | None = None,
+        exclude_mine: bool = False,
+        exclude_topics: Sequence[str] | None = None,
+        exclude_services: Sequence[str] | None = None,
+        destination_ids: Sequence[int] | None = None,
+    ) -> RuleView:
+        rule = Rule(
+            name=str(name)[:100],
+            kind=kind,
+            value=_rule_value(kind, value),
+            enabled=bool(enabled),
+            min_severity=_severity(min_severity),
+            exclude_mine=bool(exclude_mine),
+            exclude_topics=_globs(exclude_topics, "exclude_topics"),
+            exclude_services=_services(exclude_services),
+            user_id=self.user_id,
+        )
+        with self._changing() as s:
+            rule.destinations = self._dests(s, destination_ids)
+            s.add(rule)
+            s.flush()
+            return _rule_view(rule)
+
+    def update_rule(self, rule_id: int, **changes: Any) -> RuleView:
+        """Change the given fields (the keyword arguments of :meth:`add_rule`)."""
+        allowed = {
+            "kind", "value", "name", "enabled", "min_severity", "exclude_mine",
+            "exclude_topics", "exclude_services", "destination_ids",
+        }  # fmt: skip
+        unknown = set(changes) - allowed
+        if unknown:
+            raise InvalidPreference(f"unknown rule field(s): {', '.join(sorted(unknown))}")
+        with self._changing() as s:
+            rule = self._rule(s, rule_id)
+            kind = changes.get("kind", rule.kind)
+            if "kind" in changes or "value" in changes:
+                rule.value = _rule_value(kind, changes.get("value", rule.value))
+                rule.kind = kind
+            if "name" in changes:
+                rule.name = str(changes["name"])[:100]
+            if "enabled" in changes:
+                rule.enabled = bool(changes["enabled"])
+            if "min_severity" in changes:
+                rule.min_severity = _severity(changes["min_severity"])
+            if "exclude_mine" in changes:
+                rule.exclude_mine = bool(changes["exclude_mine"])
+            if "exclude_topics" in changes:
+                rule.exclude_topics = _globs(changes["exclude_topics"], "exclude_topics")
+            if "exclude_services" in changes:
+                rule.exclude_services = _services(changes["exclude_services"])
+            if "destination_ids" in changes:
+                rule.destinations = self._dests(s, changes["destination_ids"])
+            s.flush()
+            return _rule_view(rule)
+
+    def delete_rule(self, rule_id: int) -> None:
+        with self._changing() as s:
+            s.delete(self._rule(s, rule_id))
+
+    # -- destinations ---------------------------------------------------------------------
+
+    def list_destinations(self) -> list[DestinationView]:
+        with self.store.session() as s:
+            rows = s.scalars(
+                select(Destination)
+                .where(Destination.user_id == self.user_id)
+                .order_by(Destination.id)
+            )
+            return [_dest_view(d) for d in rows]
+
+    def add_destination(
+        self, kind: str, address: str, *, delivery: str = "immediate", digest_cap: int = 50
+    ) -> tuple[DestinationView, str]:
+        """A new, unverified destination and its verification token (shown only now)."""
+        address = _address(kind, address)
+        mode, cap = _delivery(delivery, digest_cap)
+        token = secrets.token_urlsafe(24)
+        with self._changing() as s:
+            taken = s.scalar(
+                select(Destination).where(
+                    Destination.user_id == self.user_id,
+                    Destination.kind == kind,
+                    Destination.address == address,
+                )
+            )
+            if taken is not None:
+                raise InvalidPreference(f"{kind} {address!r} is already one of your destinations")
+            dest = Destination(
+                user_id=self.user_id,
+                kind=kind,
+                address=address,
+                delivery=mode,
+                digest_cap=cap,
+                token_hash=hash_token(token),
+                token_created_at=utcnow(),
+            )
+            s.add(dest)
+            s.flush()
+            return _dest_view(dest), token
+
+    def new_token(self, dest_id: int) -> str:
+        token = secrets.token_urlsafe(24)
+        with self._changing() as s:
+            dest = self._dest(s, dest_id)
+            dest.token_hash, dest.token_created_at = hash_token(token), utcnow()
+        return token
+
+    def verify_destination(self, dest_id: int, token: str) -> bool:
+        """Mark the destination verified if ``token`` is its current, unexpired token."""
+        with self._changing() as s:
+            dest = self._dest(s, dest_id)
+            if dest.verified:
+                return True
+            if not dest.token_hash or dest.token_created_at is None:
+                return False
+            if utcnow() - dest.token_created_at > TOKEN_TTL:
+                return False
+            if not hmac.compare_digest(dest.token_hash, hash_token(str(token))):
+                return False
+            dest.verified, dest.token_hash = True, None
+            return True
+
+    def set_delivery(
+        self, dest_id: int, delivery: str, *, digest_cap: int | None = None
+    ) -> DestinationView:
+        with self._changing() as s:
+            dest = self._dest(s, dest_id)
+            dest.delivery, dest.digest_cap = _delivery(
+                delivery, dest.digest_cap if digest_cap is None else digest_cap
+            )
+            return _dest_view(dest)
+
+    def delete_destination(self, dest_id: int) -> None:
+        with self._changing() as s:
+            s.delete(self._dest(s, dest_id))
+
+    # -- packages -------------------------------------------------------------------------
+
+    def list_packages(self) -> list[PackageView]:
+        with self.store.session() as s:
+            rows = s.scalars(
+                select(PackageRelation)
+                .where(PackageRelation.user_id == self.user_id)
+                .order_by(PackageRelation.package)
+            )
+            return [PackageView(p.package, p.relation, p.source) for p in rows]
+
+    def add_package(self, package: str, relation: str = "watcher") -> PackageView:
+        if not PACKAGE_RE.match(package or ""):
+            raise InvalidPreference(f"package {package!r} is not a package name")
+        if relation not in PACKAGE_RELATIONS:
+            raise InvalidPreference(f"relation {relation!r}: one of {', '.join(PACKAGE_RELATIONS)}")
+        with self._changing() as s:
+            row = s.scalar(
+                select(PackageRelation).where(
+                    PackageRelation.user_id == self.user_id, PackageRelation.package == package
+                )
+            )
+            if row is None:
+                row = PackageRelation(user_id=self.user_id, package=package, source="manual")
+                s.add(row)
+            row.relation = relation
+            return PackageView(package, relation, row.source)
+
+    def remove_package(self, package: str) -> None:
+        with self._changing() as s:
+            row = s.scalar(
+                select(PackageRelation).where(
+                    PackageRelation.user_id == self.user_id, PackageRelation.package == package
+                )
+            )
+            if row is None:
+                raise NotFound(f"you do not follow package {package!r}")
+            s.delete(row)

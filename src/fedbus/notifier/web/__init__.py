@@ -1,0 +1,83 @@
+"""The notification server's web UI and REST API (Flask).
+
+:func:`create_app` builds the WSGI application from :class:`~.settings.WebSettings` and a
+:class:`~fedbus.notifier.store.Store`; ``fedbus notifier web`` serves it with gunicorn.
+Every page and API call works on the preferences of the authenticated user only, through
+:meth:`Store.user` — the store's queries are scoped to that user (see
+:mod:`fedbus.notifier.store`), so a user can never reach another user's settings.
+
+Pages live under ``/settings/…`` (deep links: ``/settings/packages/<name>``,
+``/settings/users/<name>``, ``/settings/services/<name>``, ``/settings/topics/<glob>``),
+the REST API under ``/api/v1/…`` with its OpenAPI document at ``/api/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, redirect, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from fedbus.notifier.store import DestinationView, Store
+from fedbus.notifier.web.accounts import Accounts
+from fedbus.notifier.web.settings import WebSettings
+
+log = logging.getLogger(__name__)
+TokenSender = Callable[[str, DestinationView, str], None]
+
+
+def default_token_sender() -> TokenSender:
+    """The engine's verification sender (mail / IRC through the outbound queues)."""
+
+    def send(user: str, dest: DestinationView, token: str) -> None:
+        from fedbus.notifier import verify  # the engine's module
+
+        verify.send_verification(user, dest, token)
+
+    return send
+
+
+def create_app(
+    settings: WebSettings,
+    store: Store | None = None,
+    *,
+    send_token: TokenSender | None = None,
+    testing: bool = False,
+) -> Flask:
+    from fedbus.notifier.web import api, views
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        SESSION_COOKIE_NAME="fedbus_notifier",
+        WTF_CSRF_TIME_LIMIT=None,
+        TESTING=testing,
+        FEDBUS_SETTINGS=settings,
+    )
+    store = store or Store.open(settings.database_url)
+    app.config["FEDBUS_STORE"] = store
+    app.config["FEDBUS_ACCOUNTS"] = Accounts(store.engine)
+    app.config["FEDBUS_SEND_TOKEN"] = send_token or default_token_sender()
+    csrf = CSRFProtect(app)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # JSON only, see api.py: no form posts, no cookies accepted
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"title": settings.title}
+
+    @app.get("/")
+    def index() -> Any:
+        return redirect(url_for("ui.rules"))
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"status": "ok"}
+
+    return app

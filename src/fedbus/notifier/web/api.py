@@ -1,0 +1,229 @@
+"""The REST API (``/api/v1``), JSON only; its OpenAPI document is ``/api/openapi.json``.
+
+Authentication: the trusted proxy header (from a configured proxy address only) or, where
+the local login is on, HTTP Basic with a local account.  Session cookies are NOT accepted
+here, and every write must be ``application/json`` (a cross-site form cannot send that
+without a CORS preflight, which this API never grants): no CSRF token is needed.
+Every call works on the authenticated user's own preferences; an id of someone else's
+rule or destination answers 404, exactly as one that does not exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from fedbus.notifier.store import InvalidPreference, NotFound, Store, UserStore
+from fedbus.notifier.web import auth
+from fedbus.notifier.web.openapi import document
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+F = TypeVar("F", bound=Callable[..., Any])
+RULE_FIELDS = {"kind", "value", "name", "enabled", "min_severity", "exclude_mine",
+               "exclude_topics", "exclude_services", "destination_ids"}
+
+
+def error(status: int, message: str) -> tuple[Response, int]:
+    return jsonify({"error": message}), status
+
+
+def api_auth(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = auth.header_user() or auth.basic_user()
+        if user is None:
+            resp, status = error(401, "authentication required")
+            if auth.settings().local_login:
+                resp.headers["WWW-Authenticate"] = 'Basic realm="fedbus notifier"'
+            return resp, status
+        if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
+            return error(415, "send the body as application/json")
+        g.user = user
+        try:
+            return view(*args, **kwargs)
+        except NotFound as exc:
+            return error(404, str(exc))
+        except InvalidPreference as exc:
+            return error(400, str(exc))
+
+    return cast(F, wrapper)
+
+
+def me() -> UserStore:
+    return cast(Store, current_app.config["FEDBUS_STORE"]).user(g.user)
+
+
+def body(allowed: set[str] | None = None) -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidPreference("the body must be a JSON object")
+    if allowed is not None:
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise InvalidPreference(f"unknown field(s): {', '.join(unknown)}")
+    return data
+
+
+def out(view: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(view)
+    for k, v in data.items():
+        if isinstance(v, dt.datetime):
+            data[k] = v.replace(tzinfo=dt.UTC).isoformat()
+        elif isinstance(v, tuple):
+            data[k] = list(v)
+    return data
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(document(auth.settings().base_url))
+
+
+@bp.get("/v1/me")
+@api_auth
+def get_me() -> Any:
+    return jsonify(out(me().profile()))
+
+
+@bp.patch("/v1/me")
+@api_auth
+def patch_me() -> Any:
+    data, user = body({"paused", "muted_until"}), me()
+    if "paused" in data:
+        if not isinstance(data["paused"], bool):
+            raise InvalidPreference("paused: true or false")
+        user.set_paused(data["paused"])
+    if "muted_until" in data:
+        until = data["muted_until"]
+        try:
+            user.mute_until(dt.datetime.fromisoformat(until) if until else None)
+        except (TypeError, ValueError) as exc:
+            raise InvalidPreference(f"muted_until {until!r}: an ISO 8601 time or null") from exc
+    return jsonify(out(user.profile()))
+
+
+@bp.get("/v1/rules")
+@api_auth
+def list_rules() -> Any:
+    return jsonify([out(r) for r in me().list_rules()])
+
+
+@bp.post("/v1/rules")
+@api_auth
+def add_rule() -> Any:
+    data = body(RULE_FIELDS)
+    if "kind" not in data:
+        raise InvalidPreference("kind is required")
+    rule = me().add_rule(data.pop("kind"), data.pop("value", ""), **data)
+    return jsonify(out(rule)), 201
+
+
+@bp.get("/v1/rules/<int:rule_id>")
+@api_auth
+def get_rule(rule_id: int) -> Any:
+    return jsonify(out(me().get_rule(rule_id)))
+
+
+@bp.patch("/v1/rules/<int:rule_id>")
+@api_auth
+def patch_rule(rule_id: int) -> Any:
+    return jsonify(out(me().update_rule(rule_id, **body(RULE_FIELDS))))
+
+
+@bp.delete("/v1/rules/<int:rule_id>")
+@api_auth
+def delete_rule(rule_id: int) -> Any:
+    me().delete_rule(rule_id)
+    return "", 204
+
+
+@bp.get("/v1/destinations")
+@api_auth
+def list_destinations() -> Any:
+    return jsonify([out(d) for d in me().list_destinations()])
+
+
+@bp.post("/v1/destinations")
+@api_auth
+def add_destination() -> Any:
+    data = body({"kind", "address", "delivery", "digest_cap"})
+    dest, token = me().add_destination(
+        str(data.get("kind", "")), str(data.get("address", "")),
+        delivery=data.get("delivery", "immediate"), digest_cap=data.get("digest_cap", 50))
+    sent = _send(dest, token)
+    return jsonify({**out(dest), "token_sent": sent}), 201
+
+
+def _send(dest: Any, token: str) -> bool:
+    try:
+        current_app.config["FEDBUS_SEND_TOKEN"](g.user, dest, token)
+    except Exception as exc:
+        current_app.logger.warning("could not send the token to %s: %s", dest.address, exc)
+        return False
+    return True
+
+
+@bp.patch("/v1/destinations/<int:dest_id>")
+@api_auth
+def patch_destination(dest_id: int) -> Any:
+    data = body({"delivery", "digest_cap"})
+    user = me()
+    current = next((d for d in user.list_destinations() if d.id == dest_id), None)
+    if current is None:
+        raise NotFound(f"no destination {dest_id}")
+    dest = user.set_delivery(dest_id, data.get("delivery", current.delivery),
+                             digest_cap=data.get("digest_cap"))
+    return jsonify(out(dest))
+
+
+@bp.post("/v1/destinations/<int:dest_id>/verify")
+@api_auth
+def verify_destination(dest_id: int) -> Any:
+    token = body({"token"}).get("token")
+    if not isinstance(token, str) or not token:
+        raise InvalidPreference("token is required")
+    if not me().verify_destination(dest_id, token):
+        return error(400, "that token is wrong or expired")
+    return jsonify({"verified": True})
+
+
+@bp.post("/v1/destinations/<int:dest_id>/token")
+@api_auth
+def new_token(dest_id: int) -> Any:
+    user = me()
+    token = user.new_token(dest_id)
+    dest = next(d for d in user.list_destinations() if d.id == dest_id)
+    return jsonify({"token_sent": _send(dest, token)})
+
+
+@bp.delete("/v1/destinations/<int:dest_id>")
+@api_auth
+def delete_destination(dest_id: int) -> Any:
+    me().delete_destination(dest_id)
+    return "", 204
+
+
+@bp.get("/v1/packages")
+@api_auth
+def list_packages() -> Any:
+    return jsonify([out(p) for p in me().list_packages()])
+
+
+@bp.post("/v1/packages")
+@api_auth
+def add_package() -> Any:
+    data = body({"package", "relation"})
+    return jsonify(out(me().add_package(str(data.get("package", "")),
+                                        str(data.get("relation", "watcher"))))), 201
+
+
+@bp.delete("/v1/packages/<path:package>")
+@api_auth
+def remove_package(package: str) -> Any:
+    me().remove_package(package)
+    return "", 204

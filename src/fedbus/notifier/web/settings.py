@@ -1,0 +1,120 @@
+"""Settings of the notification server's web UI and REST API.
+
+Read from a small TOML file (``/etc/fedbus/notifier-web.toml`` on the hosts, written by
+``roles/notifier``)::
+
+    database_url = "sqlite:////var/lib/fedbus-notifier/notifier.db"
+    base_url = "https://notifications.fedoraproject.org"
+    secret_key_file = "/etc/fedbus/notifier-secret-key"
+    trusted_proxies = ["127.0.0.1/32", "10.3.0.0/24"]   # who may set the user header
+    remote_user_header = "X-Remote-User"
+    local_login = true                                   # `local` and `publictest` only
+    admin_user = "admin"
+    admin_password_file = "/etc/fedbus/notifier-admin-password"
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fedbus.errors import ConfigError
+
+DEFAULT_PATH = Path("/etc/fedbus/notifier-web.toml")
+ENV_VAR = "FEDBUS_NOTIFIER_WEB_CONFIG"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+KEYS = {
+    "database_url",
+    "base_url",
+    "secret_key",
+    "secret_key_file",
+    "trusted_proxies",
+    "remote_user_header",
+    "local_login",
+    "admin_user",
+    "admin_password",
+    "admin_password_file",
+    "title",
+}
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    database_url: str = "sqlite:///notifier.db"
+    base_url: str = "http://localhost:8080"
+    secret_key: str = ""
+    trusted_proxies: tuple[Network, ...] = ()
+    remote_user_header: str = "X-Remote-User"
+    local_login: bool = False
+    admin_user: str = "admin"
+    admin_password: str = ""  # empty: no local admin
+    title: str = "Fedora Notifications"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def trusts(self, address: str | None) -> bool:
+        """Whether a request from ``address`` may name its user in the header."""
+        if not address:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.trusted_proxies)
+
+
+def _read_secret(path: str, where: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from exc
+
+
+def parse(data: dict[str, Any], name: str = "notifier-web.toml") -> WebSettings:
+    unknown = sorted(set(data) - KEYS)
+    if unknown:
+        raise ConfigError(f"{name}: unknown key {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
+    nets: list[Network] = []
+    for item in data.get("trusted_proxies", []):
+        try:
+            nets.append(ipaddress.ip_network(str(item), strict=False))
+        except ValueError as exc:
+            raise ConfigError(f"{name}: trusted_proxies: {item!r} is not a CIDR") from exc
+    secret = str(data.get("secret_key", ""))
+    if not secret and data.get("secret_key_file"):
+        secret = _read_secret(str(data["secret_key_file"]), f"{name}: secret_key_file")
+    admin_pw = str(data.get("admin_password", ""))
+    if not admin_pw and data.get("admin_password_file"):
+        admin_pw = _read_secret(str(data["admin_password_file"]), f"{name}: admin_password_file")
+    local_login = data.get("local_login", False)
+    if not isinstance(local_login, bool):
+        raise ConfigError(f"{name}: local_login: expected true or false, got {local_login!r}")
+    if not secret:
+        raise ConfigError(f"{name}: secret_key or secret_key_file is required")
+    return WebSettings(
+        database_url=str(data.get("database_url", WebSettings.database_url)),
+        base_url=str(data.get("base_url", WebSettings.base_url)).rstrip("/"),
+        secret_key=secret,
+        trusted_proxies=tuple(nets),
+        remote_user_header=str(data.get("remote_user_header", "X-Remote-User")),
+        local_login=local_login,
+        admin_user=str(data.get("admin_user", "admin")),
+        admin_password=admin_pw,
+        title=str(data.get("title", WebSettings.title)),
+    )
+
+
+def load(path: str | os.PathLike[str] | None = None) -> WebSettings:
+    file = Path(path or os.environ.get(ENV_VAR) or DEFAULT_PATH)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{file.name}: not valid TOML: {exc}") from exc
+    return parse(data, file.name)
