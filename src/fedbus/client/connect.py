@@ -69,6 +69,12 @@ async def connect_once(
 ) -> AbstractConnection:
     """One connection attempt to ``url``."""
     ssl_context = tls.context() if tls is not None and url.startswith("amqps") else None
+    parts = urllib.parse.urlsplit(url)
+    if ssl_context is not None and tls is not None and tls.cert_file and not parts.username:
+        # A client certificate and no user name: authenticate with the certificate.
+        query = urllib.parse.parse_qs(parts.query)
+        query.setdefault("auth", ["external"])
+        url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query, True)))
     return await aio_pika.connect(
         url,
         ssl_context=ssl_context,
