@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-metadata = sa.MetaData()
+from fedbus.notifier.models import Base
+
+# In the notifier's metadata, so that ``Store.open(create=True)`` and Alembic see it too.
 accounts = sa.Table(
     "notifier_web_accounts",
-    metadata,
+    Base.metadata,
     sa.Column("username", sa.String(64), primary_key=True),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -1,10 +1,10 @@
 """Settings of the notification server's web UI and REST API.
 
-Read from a small TOML file (``/etc/fedbus/notifier-web.toml`` on the hosts, written by
-``roles/notifier``)::
+They are the ``[web]`` table of the notifier's settings file (``/etc/fedbus/notifier.toml``,
+see :mod:`fedbus.notifier.settings`, written by ``roles/notifier``); ``database_url`` and
+``base_url`` come from its top level::
 
-    database_url = "sqlite:////var/lib/fedbus-notifier/notifier.db"
-    base_url = "https://notifications.fedoraproject.org"
+    [web]
     secret_key_file = "/etc/fedbus/notifier-secret-key"
     trusted_proxies = ["127.0.0.1/32", "10.3.0.0/24"]   # who may set the user header
     remote_user_header = "X-Remote-User"
@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fedbus.errors import ConfigError
+from fedbus.notifier import settings as notifier_settings
+from fedbus.notifier.settings import NotifierSettings
 
-DEFAULT_PATH = Path("/etc/fedbus/notifier-web.toml")
-ENV_VAR = "FEDBUS_NOTIFIER_WEB_CONFIG"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 KEYS = {
     "database_url",
@@ -73,7 +72,7 @@ def _read_secret(path: str, where: str) -> str:
         raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from exc
 
 
-def parse(data: dict[str, Any], name: str = "notifier-web.toml") -> WebSettings:
+def parse(data: dict[str, Any], name: str = "notifier.toml: web") -> WebSettings:
     unknown = sorted(set(data) - KEYS)
     if unknown:
         raise ConfigError(f"{name}: unknown key {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
@@ -107,14 +106,18 @@ def parse(data: dict[str, Any], name: str = "notifier-web.toml") -> WebSettings:
     )
 
 
+def from_notifier(ns: NotifierSettings) -> WebSettings:
+    """The web settings of the notifier settings ``ns`` (its ``[web]`` table)."""
+    name = f"{ns.source.name if ns.source else 'notifier.toml'}: web"
+    base = ns.source.parent if ns.source else Path(".")
+    data = dict(ns.web)
+    for key in ("secret_key_file", "admin_password_file"):
+        if data.get(key):
+            data[key] = str(base / str(data[key]))
+    data.setdefault("database_url", ns.database_url)
+    data.setdefault("base_url", ns.base_url)
+    return parse(data, name)
+
+
 def load(path: str | os.PathLike[str] | None = None) -> WebSettings:
-    file = Path(path or os.environ.get(ENV_VAR) or DEFAULT_PATH)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from exc
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{file.name}: not valid TOML: {exc}") from exc
-    return parse(data, file.name)
+    return from_notifier(notifier_settings.load(path, missing_ok=False))
