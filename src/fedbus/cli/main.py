@@ -21,7 +21,7 @@ from fedbus.errors import FedbusError
 
 # Subcommands, in the order ``fedbus --help`` lists them.  A module that is not
 # there yet (a component still being built) is skipped.
-COMMANDS = ("publish", "tail", "stat", "catalog", "relay", "bridge", "notifier", "mirror")
+COMMANDS = ("publish", "tail", "stat", "catalog", "relay", "bridge", "notifier", "mirror", "wedge")
 
 
 def build_parser() -> argparse.ArgumentParser:
