@@ -42,7 +42,10 @@ def command(
     rsync: str = "rsync",
 ) -> tuple[list[str], bytes | None]:
     """The argv of the pull and the bytes to feed its stdin (the ``--files-from`` list)."""
-    argv = [rsync, *BASE_OPTIONS, f"--timeout={timeout}", f"--contimeout={contimeout}", *extra]
+    argv = [rsync, *BASE_OPTIONS, f"--timeout={timeout}"]
+    if upstream.startswith("rsync://"):
+        argv.append(f"--contimeout={contimeout}")  # daemon connections only
+    argv += extra
     stdin: bytes | None = None
     if paths is not None:
         argv += ["-r", "--relative", "--files-from=-", "--from0", "--delete-missing-args"]
