@@ -1,0 +1,92 @@
+"""``fedbus wedge``: the services' extension points that are programs.
+
+fedbus wedge git-post-receive           # hooks/post-receive of a bare repository
+fedbus wedge pungi-notify ACTION        # Pungi's notification_script (JSON on stdin)
+fedbus wedge zabbix-alert name=value…   # Zabbix script media type
+fedbus wedge webhook --listen H:P --tokens FILE   # JSON webhook endpoint (Bodhi, PkgDB…)
+
+Each spools its messages for the local relay (``--spool`` or the configuration's
+``relay.spool_dir``) and returns at once, broker up or down.  Bad input: one line on stderr
+and exit 1.  (The Koji wedge is a hub plugin: :mod:`fedbus.wedges.koji_plugin`.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any
+
+from fedbus.errors import ConfigError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("wedge", help="service extension points (git, Pungi, Zabbix, "
+                              "webhook)", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--spool", metavar="DIR", help="spool directory (default: relay.spool_dir)")
+    sub = p.add_subparsers(dest="wedge", metavar="WEDGE", required=True)
+    g = sub.add_parser("git-post-receive", help="git post-receive hook (stdin: old new ref)")
+    g.add_argument("--git-dir", help="the repository (default: $GIT_DIR or .)")
+    n = sub.add_parser("pungi-notify", help="Pungi notification_script")
+    n.add_argument("action", nargs=argparse.REMAINDER, help="Pungi's action")
+    z = sub.add_parser("zabbix-alert", help="Zabbix alert script")
+    z.add_argument("params", nargs=argparse.REMAINDER, help="name=value parameters")
+    w = sub.add_parser("webhook", help="authenticated JSON webhook endpoint")
+    w.add_argument("--listen", default="127.0.0.1:8095", help="HOST:PORT (default %(default)s)")
+    w.add_argument("--tokens", default="/etc/fedbus/webhook-tokens.toml",
+                   help="TOML file of service = \"token\" (default %(default)s)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fedbus.wedges.base import Target, setup_script_logging
+
+    name = f"fedbus-{args.wedge}"
+    if args.wedge != "webhook":
+        setup_script_logging(name)
+    else:
+        logging.getLogger("fedora_messaging").setLevel(logging.WARNING)
+    try:
+        target = Target.load(getattr(args, "config", None), args.spool)
+    except ConfigError as exc:
+        logging.getLogger(name).error("fedbus: %s", exc)
+        return 1
+    if args.wedge == "git-post-receive":
+        from fedbus.wedges.git_hook import post_receive
+
+        git_dir = args.git_dir or os.environ.get("GIT_DIR") or "."
+        code, _ = post_receive(sys.stdin.read(), git_dir, target)
+        return code
+    if args.wedge == "pungi-notify":
+        from fedbus.wedges.pungi import notify
+
+        return notify(list(args.action), sys.stdin.read(), target)
+    if args.wedge == "zabbix-alert":
+        from fedbus.wedges.zabbix import alert
+
+        return alert(list(args.params), target)
+    return _webhook(args, target)
+
+
+def _webhook(args: argparse.Namespace, target: Any) -> int:
+    from fedbus.wedges.webhook import WebhookServer, load_tokens
+
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--listen {args.listen!r}: expected HOST:PORT")
+    server = WebhookServer((host, int(port)), load_tokens(args.tokens), target)
+    logging.getLogger("fedbus.wedges.webhook").info(
+        "webhook listening on %s:%d for %s", host, server.server_address[1],
+        ", ".join(sorted(server.tokens)))
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+    return 0
