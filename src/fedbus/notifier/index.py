@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fedbus.message.topic import topic_matches
 
@@ -77,20 +77,26 @@ class Facts:
     severity: int = 20
 
 
-@dataclass
 class Match:
     """One notification: a user, one destination, the rules that matched (merged)."""
 
-    user_id: int
-    user: str
-    destination: DestinationEntry
-    rule_ids: list[int] = field(default_factory=list)
+    __slots__ = ("destination", "rule_ids", "user", "user_id")
+
+    def __init__(self, user_id: int, user: str, destination: DestinationEntry, rule_ids: list[int]):
+        self.user_id = user_id
+        self.user = user
+        self.destination = destination
+        self.rule_ids = rule_ids
+
+    def __repr__(self) -> str:
+        d = self.destination
+        return f"Match({self.user!r}, {d.kind}:{d.address}, {self.rule_ids})"
 
 
 class _Bound:
     """A rule bound to its user: what a bucket holds."""
 
-    __slots__ = ("dests", "ex_services", "ex_topics", "mine", "rule_id", "sev", "user")
+    __slots__ = ("dests", "ex_services", "ex_topics", "mine", "plain", "rule_id", "sev", "user")
 
     def __init__(self, rule: RuleEntry, user: _User) -> None:
         self.rule_id = rule.id
@@ -99,6 +105,7 @@ class _Bound:
         self.mine = rule.exclude_mine
         self.ex_topics = rule.exclude_topics
         self.ex_services = rule.exclude_services
+        self.plain = not (self.sev or self.mine or self.ex_topics or self.ex_services)
         by_id = {d.id: d for d in user.entry.destinations}
         chosen = [by_id[i] for i in rule.destination_ids if i in by_id]
         if not rule.destination_ids:
@@ -107,10 +114,11 @@ class _Bound:
 
 
 class _User:
-    __slots__ = ("entry", "muted_until", "name", "placed")
+    __slots__ = ("entry", "id", "muted_until", "name", "placed")
 
     def __init__(self, entry: UserEntry) -> None:
         self.entry = entry
+        self.id = entry.id
         self.name = entry.name
         self.muted_until = entry.muted_until
         self.placed: list[tuple[dict[str, dict[int, _Bound]] | _Node, str, int]] = []
@@ -141,6 +149,7 @@ class Index:
         self.packages: dict[str, dict[int, _Bound]] = {}
         self.names: dict[str, dict[int, _Bound]] = {}
         self._topic_cache: dict[str, tuple[_Bound, ...]] = {}
+        self._excluded_cache: dict[tuple[tuple[str, ...], str], bool] = {}
         self.rule_count = 0
 
     # -- building -----------------------------------------------------------------------
@@ -253,36 +262,46 @@ class Index:
         found = self.candidates(facts)
         if not found:
             return []
-        merged: dict[tuple[int, int], Match] = {}
+        merged: dict[int, Match] = {}  # destination ids are unique across users
         seen: set[int] = set()
         agent, severity, topic = facts.agent, facts.severity, facts.topic
         for b in found:
-            if b.rule_id in seen:
+            rule_id = b.rule_id
+            if rule_id in seen:
                 continue
-            seen.add(b.rule_id)
-            if severity < b.sev:
-                continue
+            seen.add(rule_id)
             user = b.user
-            if b.mine and agent is not None and agent == user.name:
-                continue
-            if b.ex_services and not b.ex_services.isdisjoint(facts.services):
-                continue
-            if b.ex_topics and _excluded(b.ex_topics, topic, self.prefix):
-                continue
+            if not b.plain:
+                if severity < b.sev:
+                    continue
+                if b.mine and agent is not None and agent == user.name:
+                    continue
+                if b.ex_services and not b.ex_services.isdisjoint(facts.services):
+                    continue
+                if b.ex_topics and self._excluded(b.ex_topics, topic):
+                    continue
             if user.muted_until is not None:
                 if now is None:
                     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
                 if user.muted_until > now:
                     continue
-            uid = user.entry.id
             for dest in b.dests:
-                key = (uid, dest.id)
-                m = merged.get(key)
+                m = merged.get(dest.id)
                 if m is None:
-                    merged[key] = Match(uid, user.name, dest, [b.rule_id])
+                    merged[dest.id] = Match(user.id, user.name, dest, [rule_id])
                 else:
-                    m.rule_ids.append(b.rule_id)
+                    m.rule_ids.append(rule_id)
         return list(merged.values())
+
+    def _excluded(self, globs: tuple[str, ...], topic: str) -> bool:
+        key = (globs, topic)
+        hit = self._excluded_cache.get(key)
+        if hit is None:
+            hit = _excluded(globs, topic, self.prefix)
+            if len(self._excluded_cache) > 50_000:
+                self._excluded_cache.clear()
+            self._excluded_cache[key] = hit
+        return hit
 
 
 def _walk(node: _Node, words: Sequence[str], i: int, found: list[_Bound]) -> None:

@@ -27,8 +27,9 @@ def facts(topic: str, *, users=(), packages=(), agent=None, severity=20) -> Fact
 
 
 def user(uid: int, *rules: RuleEntry, name: str = "", **kw) -> UserEntry:
-    return UserEntry(uid, name or f"u{uid}", rules=rules,
-                     destinations=kw.pop("destinations", (MAIL,)), **kw)  # fmt: skip
+    mail = DestinationEntry(uid * 10, "email", "x@y.z")
+    dests = kw.pop("destinations", (mail,))
+    return UserEntry(uid, name or f"u{uid}", rules=rules, destinations=dests, **kw)
 
 
 def test_each_kind_matches_its_bucket() -> None:
@@ -165,11 +166,11 @@ def test_index_agrees_with_naive_evaluation() -> None:
                 exclude_mine=rnd.random() < 0.3,
                 exclude_topics=tuple(rnd.sample(["koji.build.tag", "git.#"], rnd.randint(0, 1))),
                 exclude_services=frozenset(rnd.sample(["copr", "bodhi"], rnd.randint(0, 1))),
-                destination_ids=rnd.choice([(), (1,), (2,)]),
+                destination_ids=rnd.choice([(), (uid * 2,), (uid * 2 + 1,)]),
             ))  # fmt: skip
         entries.append(UserEntry(uid, f"u{uid}", paused=rnd.random() < 0.1, rules=tuple(rules),
-                                 destinations=(DestinationEntry(1, "email", "x@y.z"),
-                                               DestinationEntry(2, "irc", "n")),
+                                 destinations=(DestinationEntry(uid * 2, "email", "x@y.z"),
+                                               DestinationEntry(uid * 2 + 1, "irc", "n")),
                                  packages=tuple(rnd.sample(pkgs, 3))))  # fmt: skip
     idx = Index(P)
     idx.load(entries)
