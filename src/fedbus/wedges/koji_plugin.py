@@ -5,7 +5,7 @@ function marked with :func:`koji.plugin.callback`.  The callbacks below only *qu
 message on the request's context (``koji.context.context``, per thread and per call); the
 ``postCommit`` callback spools the queue after the hub committed the transaction.  When the
 call fails the hub rolls back and never runs ``postCommit``: the queue dies with the request
-context (and is also dropped by the next ``preCommit`` of a new call, never sent).
+context, which the hub clears after every call (``context._threadclear()``).
 
 Messages follow ``koji-fedoramessaging-messages`` (the schemas of Fedora's koji plugin), with
 one extra field, ``notifications_url``: the notification server's settings page for the
@@ -91,8 +91,16 @@ def _guard(what: str, func: Any, *args: Any, **kwargs: Any) -> None:
 
 
 def _user(value: Any) -> str | None:
+    """A user name from a user dict, a name, or a user id (looked up in the hub)."""
     if isinstance(value, dict):
         return value.get("name")
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            from kojihub import get_user  # only inside the hub
+
+            return str(get_user(value)["name"])
+        except Exception:
+            return str(value)
     return value if isinstance(value, str) else None
 
 
@@ -155,6 +163,10 @@ def fedbus_task_state(cbtype: str, *args: Any, **kws: Any) -> None:
             return
         s = settings()
         names = koji.TASK_STATES
+        info = {**info, "result": info.get("result")}
+        for key in ("create_time", "start_time", "completion_time"):  # numbers in the schema
+            if not isinstance(info.get(key), int | float | None):
+                info[key] = info.get(key.replace("_time", "_ts"))
         body = {
             "id": info["id"], "info": info, "method": info.get("method"),
             "attribute": attribute,
@@ -200,17 +212,10 @@ def fedbus_package_list(cbtype: str, *args: Any, **kws: Any) -> None:
            update: bool | None = None, **_: Any) -> None:
         name = package.get("name")
         body = {"action": action, "tag": tag.get("name"), "package": name,
-                "owner": _user(owner) if not isinstance(owner, int) else str(owner),
-                "update": update}
+                "owner": _user(owner), "update": update}
         _enqueue(kpackage.ListChangeV1, body, name)
 
     _guard("package list", do, **kws)
-
-
-@koji.plugin.callback("preCommit")
-@koji.plugin.ignore_error
-def fedbus_pre_commit(cbtype: str, *args: Any, **kws: Any) -> None:
-    """Nothing to do; the queue is per call and only postCommit sends it."""
 
 
 @koji.plugin.callback("postCommit")
