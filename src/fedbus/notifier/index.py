@@ -28,7 +28,7 @@ from fedbus.message.topic import topic_matches
 TRACK_KINDS = ("topic", "service", "package", "owned_packages", "user", "my_events")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DestinationEntry:
     id: int
     kind: str
@@ -94,13 +94,17 @@ class Match:
 
 
 class _Bound:
-    """A rule bound to its user: what a bucket holds."""
+    """A rule bound to its user and destinations: what a bucket holds (all in one object,
+    so a match touches as little memory as possible)."""
 
-    __slots__ = ("dests", "ex_services", "ex_topics", "mine", "plain", "rule_id", "sev", "user")
+    __slots__ = ("dests", "ex_services", "ex_topics", "mine", "muted_until", "plain",
+                 "rule_id", "sev", "uid", "uname")  # fmt: skip
 
     def __init__(self, rule: RuleEntry, user: _User) -> None:
         self.rule_id = rule.id
-        self.user = user
+        self.uid = user.id
+        self.uname = user.name
+        self.muted_until = user.muted_until
         self.sev = rule.min_severity
         self.mine = rule.exclude_mine
         self.ex_topics = rule.exclude_topics
@@ -110,7 +114,7 @@ class _Bound:
         chosen = [by_id[i] for i in rule.destination_ids if i in by_id]
         if not rule.destination_ids:
             chosen = list(user.entry.destinations)
-        self.dests = tuple(chosen)
+        self.dests = tuple((d.id, d) for d in chosen)
 
 
 class _User:
@@ -270,25 +274,24 @@ class Index:
             if rule_id in seen:
                 continue
             seen.add(rule_id)
-            user = b.user
             if not b.plain:
                 if severity < b.sev:
                     continue
-                if b.mine and agent is not None and agent == user.name:
+                if b.mine and agent is not None and agent == b.uname:
                     continue
                 if b.ex_services and not b.ex_services.isdisjoint(facts.services):
                     continue
                 if b.ex_topics and self._excluded(b.ex_topics, topic):
                     continue
-            if user.muted_until is not None:
+            if b.muted_until is not None:
                 if now is None:
                     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-                if user.muted_until > now:
+                if b.muted_until > now:
                     continue
-            for dest in b.dests:
-                m = merged.get(dest.id)
+            for dest_id, dest in b.dests:
+                m = merged.get(dest_id)
                 if m is None:
-                    merged[dest.id] = Match(user.id, user.name, dest, [rule_id])
+                    merged[dest_id] = Match(b.uid, b.uname, dest, [rule_id])
                 else:
                     m.rule_ids.append(rule_id)
         return list(merged.values())

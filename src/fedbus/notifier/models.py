@@ -100,6 +100,9 @@ class Destination(Base):
     delivery: Mapped[str] = mapped_column(String(16), default="immediate")
     digest_cap: Mapped[int] = mapped_column(Integer, default=50)
     last_digest_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: the last digest item id of a digest being sent (set before, cleared after): a
+    #: digest interrupted by a crash is sent again with the same items and the same key
+    digest_cut: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="destinations")

@@ -24,8 +24,17 @@ from fedbus.notifier.web.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 F = TypeVar("F", bound=Callable[..., Any])
-RULE_FIELDS = {"kind", "value", "name", "enabled", "min_severity", "exclude_mine",
-               "exclude_topics", "exclude_services", "destination_ids"}
+RULE_FIELDS = {
+    "kind",
+    "value",
+    "name",
+    "enabled",
+    "min_severity",
+    "exclude_mine",
+    "exclude_topics",
+    "exclude_services",
+    "destination_ids",
+}
 
 
 def error(status: int, message: str) -> tuple[Response, int]:
@@ -153,8 +162,11 @@ def list_destinations() -> Any:
 def add_destination() -> Any:
     data = body({"kind", "address", "delivery", "digest_cap"})
     dest, token = me().add_destination(
-        str(data.get("kind", "")), str(data.get("address", "")),
-        delivery=data.get("delivery", "immediate"), digest_cap=data.get("digest_cap", 50))
+        str(data.get("kind", "")),
+        str(data.get("address", "")),
+        delivery=data.get("delivery", "immediate"),
+        digest_cap=data.get("digest_cap", 50),
+    )
     sent = _send(dest, token)
     return jsonify({**out(dest), "token_sent": sent}), 201
 
@@ -176,8 +188,9 @@ def patch_destination(dest_id: int) -> Any:
     current = next((d for d in user.list_destinations() if d.id == dest_id), None)
     if current is None:
         raise NotFound(f"no destination {dest_id}")
-    dest = user.set_delivery(dest_id, data.get("delivery", current.delivery),
-                             digest_cap=data.get("digest_cap"))
+    dest = user.set_delivery(
+        dest_id, data.get("delivery", current.delivery), digest_cap=data.get("digest_cap")
+    )
     return jsonify(out(dest))
 
 
@@ -218,8 +231,9 @@ def list_packages() -> Any:
 @api_auth
 def add_package() -> Any:
     data = body({"package", "relation"})
-    return jsonify(out(me().add_package(str(data.get("package", "")),
-                                        str(data.get("relation", "watcher"))))), 201
+    return jsonify(
+        out(me().add_package(str(data.get("package", "")), str(data.get("relation", "watcher"))))
+    ), 201
 
 
 @bp.delete("/v1/packages/<path:package>")

@@ -18,7 +18,9 @@ from fedbus.errors import FedbusError
 
 def register_web(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "web", help="serve the web UI and REST API", description=__doc__,
+        "web",
+        help="serve the web UI and REST API",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--bind", default="127.0.0.1:8080", help="address:port (default %(default)s)")

@@ -1,0 +1,276 @@
+"""Notification jobs and the outbound queues they travel on.
+
+A job is one JSON object (:class:`Job`) for one (message, user, destination).  The worker
+publishes it, with publisher confirms, persistent, on the default exchange to the queue of
+its destination type — ``notifier.email``, ``notifier.irc`` — or to ``notifier.digest`` for
+digest destinations: one queue per type, so a stuck IRC sender never delays mail.
+
+:class:`JobConsumer` is the senders' side: a durable queue, prefetch, the handler per job;
+returning acks, :class:`~fedbus.consumer.Reject` (or a bad job) dead-letters a copy to
+``<queue>.dlq`` with the reason, any other exception puts the job back after a backoff
+(1, 2, 4 … 60 s) and after ``max_attempts`` dead-letters it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import aio_pika
+import aiormq
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+
+from fedbus.client.connect import Backoff, TlsOptions, connect_any, redact
+from fedbus.consumer.deadletter import dead_letter
+from fedbus.consumer.errors import Reject
+
+log = logging.getLogger("fedbus.notifier.jobs")
+ATTEMPTS = "x-fedbus-attempts"
+
+
+@dataclass
+class Job:
+    message_id: str
+    user_id: int
+    user: str
+    destination_id: int
+    kind: str  # email | irc
+    address: str
+    delivery: str  # immediate | hourly | daily
+    topic: str
+    summary: str
+    subject: str = ""
+    text: str = ""
+    url: str | None = None
+    rule_ids: list[int] = field(default_factory=list)
+    digest_cap: int = 50
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """The idempotency key: (message, user, destination)."""
+        return f"{self.message_id}/{self.user_id}/{self.destination_id}"
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, body: bytes) -> Job:
+        try:
+            data = json.loads(body)
+            return cls(**data)
+        except (ValueError, TypeError) as exc:
+            raise Reject(f"not a notification job: {' '.join(str(exc).split())}") from exc
+
+
+class JobPublisher:
+    """Publishes jobs with confirms on a connection of its own."""
+
+    def __init__(self, urls: Sequence[str], tls: TlsOptions | None = None) -> None:
+        self.urls = list(urls)
+        self.tls = tls
+        self._connection: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._declared: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    async def _ready(self) -> AbstractChannel:
+        async with self._lock:
+            if self._channel is None or self._channel.is_closed:
+                if self._connection is not None:
+                    with contextlib.suppress(Exception):
+                        await self._connection.close()
+                self._connection, _ = await connect_any(
+                    self.urls, tls=self.tls, backoff=Backoff(0.2, 5.0),
+                    deadline=asyncio.get_running_loop().time() + 30, name="fedbus-notifier",
+                )  # fmt: skip
+                self._channel = await self._connection.channel(publisher_confirms=True)
+                self._declared.clear()
+            return self._channel
+
+    async def declare(self, queue: str) -> None:
+        channel = await self._ready()
+        if queue not in self._declared:
+            await declare_queue(self._connection, channel, queue)  # type: ignore[arg-type]
+            await declare_queue(self._connection, channel, f"{queue}.dlq")  # type: ignore[arg-type]
+            self._declared.add(queue)
+
+    async def publish(self, jobs: Sequence[tuple[str, Job]]) -> None:
+        """Publish ``(queue, job)`` pairs; returns once the broker confirmed them all."""
+        if not jobs:
+            return
+        channel = await self._ready()
+        for queue in {q for q, _ in jobs}:
+            await self.declare(queue)
+        try:
+            await asyncio.gather(*(
+                channel.default_exchange.publish(
+                    aio_pika.Message(job.encode(), content_type="application/json",
+                                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                                     message_id=job.key),
+                    routing_key=queue, mandatory=True,
+                )
+                for queue, job in jobs
+            ))  # fmt: skip
+        except Exception:
+            self._channel = None  # reconnect next time; the caller retries the message
+            raise
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close()
+        self._connection = self._channel = None
+
+
+async def declare_queue(connection: AbstractConnection, channel: AbstractChannel, name: str) -> Any:
+    """The durable queue ``name`` (passively if the broker role declared it already)."""
+    probe = await connection.channel()
+    try:
+        return await probe.declare_queue(name, passive=True)
+    except aiormq.exceptions.ChannelNotFoundEntity:
+        return await channel.declare_queue(name, durable=True)
+    finally:
+        with contextlib.suppress(Exception):
+            await probe.close()
+
+
+JobHandler = Callable[[Job], Awaitable[None]]
+
+
+class JobConsumer:
+    """Consume one outbound queue with ``handler`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        queue: str,
+        handler: JobHandler,
+        *,
+        tls: TlsOptions | None = None,
+        prefetch: int = 20,
+        concurrency: int = 4,
+        max_attempts: int = 8,
+        initial_backoff: float = 1.0,
+        max_backoff: float = 60.0,
+    ) -> None:
+        self.urls, self.queue, self.handler, self.tls = list(urls), queue, handler, tls
+        self.prefetch, self.concurrency, self.max_attempts = prefetch, concurrency, max_attempts
+        self.initial_backoff, self.max_backoff = initial_backoff, max_backoff
+        self.counters = {"done": 0, "retried": 0, "dead": 0}
+        self.ready = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        backoff = Backoff(0.5, 30.0)
+        while not self._stop.is_set():
+            try:
+                connection, url = await connect_any(self.urls, tls=self.tls, backoff=backoff,
+                                                    name=f"fedbus-{self.queue}")  # fmt: skip
+            except Exception as exc:  # pragma: no cover - connect_any retries for ever
+                log.warning("cannot connect: %s", exc)
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            try:
+                await self._session(connection, url)
+            except (aiormq.exceptions.AMQPError, OSError, ConnectionError) as exc:
+                log.warning("connection to %s lost: %s", redact(url), exc)
+            finally:
+                self.ready.clear()
+                with contextlib.suppress(Exception):
+                    await connection.close()
+            if not self._stop.is_set():
+                await asyncio.sleep(backoff.next_delay())
+
+    async def _session(self, connection: AbstractConnection, url: str) -> None:
+        lost = asyncio.Event()
+        connection.close_callbacks.add(lambda *_: lost.set())
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=self.prefetch)
+        queue = await declare_queue(connection, channel, self.queue)
+        await declare_queue(connection, channel, f"{self.queue}.dlq")
+        out = await connection.channel(publisher_confirms=True)
+        inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        tag = await queue.consume(inbox.put)
+        log.info("consuming %s on %s", self.queue, redact(url))
+        self.ready.set()
+        workers = [asyncio.ensure_future(self._work(inbox, out)) for _ in range(self.concurrency)]
+        stopper = asyncio.ensure_future(self._stop.wait())
+        closed = asyncio.ensure_future(lost.wait())
+        try:
+            await asyncio.wait({stopper, closed, *workers}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            closed.cancel()
+        if not connection.is_closed:
+            with contextlib.suppress(Exception):
+                await queue.cancel(tag)
+        for _w in workers:  # each finishes its current job (the handler is not cancelled)
+            inbox.put_nowait(None)  # type: ignore[arg-type]
+        await asyncio.wait(workers, timeout=30)
+        while not inbox.empty():
+            m = inbox.get_nowait()
+            if m is not None and not connection.is_closed:
+                with contextlib.suppress(Exception):
+                    await m.nack(requeue=True)
+        if not self._stop.is_set():
+            raise ConnectionError("connection closed")
+
+    async def _work(self, inbox: asyncio.Queue[AbstractIncomingMessage],
+                    out: AbstractChannel) -> None:  # fmt: skip
+        while True:
+            incoming = await inbox.get()
+            if incoming is None:
+                return
+            if self._stop.is_set():
+                await incoming.nack(requeue=True)
+                continue
+            await self._one(incoming, out)
+
+    async def _one(self, incoming: AbstractIncomingMessage, out: AbstractChannel) -> None:
+        try:
+            job = Job.decode(incoming.body)
+            await self.handler(job)
+        except Reject as exc:
+            await dead_letter(out.default_exchange, f"{self.queue}.dlq", incoming, self.queue,
+                              str(exc))  # fmt: skip
+            await incoming.ack()
+            self.counters["dead"] += 1
+            log.error("job %s dead-lettered: %s", incoming.message_id, exc)
+        except Exception as exc:
+            attempts = int((incoming.headers or {}).get(ATTEMPTS, 0) or 0) + 1
+            if attempts >= self.max_attempts:
+                reason = f"gave up after {attempts} attempts: {exc}"
+                await dead_letter(out.default_exchange, f"{self.queue}.dlq", incoming,
+                                  self.queue, reason)  # fmt: skip
+                await incoming.ack()
+                self.counters["dead"] += 1
+                log.error("job %s dead-lettered after %d attempts: %s",
+                          incoming.message_id, attempts, exc)  # fmt: skip
+                return
+            delay = min(self.max_backoff, self.initial_backoff * 2 ** (attempts - 1))
+            log.warning("job %s failed (%s: %s), attempt %d; again in %.1fs",
+                        incoming.message_id, type(exc).__name__, exc, attempts, delay)  # fmt: skip
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+            # put it back at the tail with the attempt count: the copy first, then the ack
+            headers = {**(incoming.headers or {}), ATTEMPTS: attempts}
+            await out.default_exchange.publish(
+                aio_pika.Message(incoming.body, headers=headers, message_id=incoming.message_id,
+                                 content_type=incoming.content_type,
+                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                routing_key=self.queue,
+            )  # fmt: skip
+            await incoming.ack()
+            self.counters["retried"] += 1
+        else:
+            await incoming.ack()
+            self.counters["done"] += 1

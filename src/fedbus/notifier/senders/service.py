@@ -1,0 +1,127 @@
+"""``fedbus notifier sender --type email|irc``: one outbound queue, one sender.
+
+Each job: claim its idempotency key in the ledger (already sent → ack and skip), send,
+record it as sent.  Failures are released so the retry may send; the queue's backoff and
+dead-lettering are :class:`~fedbus.notifier.jobs.JobConsumer`'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from fedbus.client.connect import TlsOptions
+from fedbus.notifier.delivery import Ledger
+from fedbus.notifier.jobs import Job, JobConsumer
+from fedbus.notifier.senders.irc import IrcClient
+from fedbus.notifier.senders.smtp import EmailSender
+from fedbus.notifier.settings import QUEUES, NotifierSettings
+from fedbus.notifier.store import Store
+
+log = logging.getLogger("fedbus.notifier.sender")
+
+
+class Transport(Protocol):
+    async def send(self, job: Job) -> None: ...
+    async def close(self) -> None: ...
+
+
+class IrcTransport:
+    def __init__(self, client: IrcClient) -> None:
+        self.client = client
+
+    async def send(self, job: Job) -> None:
+        await self.client.send(job.address, job.text or job.summary)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class Sender:
+    def __init__(self, ledger: Ledger, transport: Transport) -> None:
+        self.ledger = ledger
+        self.transport = transport
+        self.counters = {"sent": 0, "duplicates": 0}
+
+    async def handle(self, job: Job) -> None:
+        if not await asyncio.to_thread(self.ledger.claim, job):
+            self.counters["duplicates"] += 1
+            log.info("job %s already sent: skipped", job.key)
+            return
+        try:
+            await self.transport.send(job)
+        except BaseException:
+            await asyncio.to_thread(self.ledger.release, job)
+            raise
+        await asyncio.to_thread(self.ledger.sent, job)
+        self.counters["sent"] += 1
+        log.debug("sent %s to %s:%s", job.key, job.kind, job.address)
+
+
+def transport_for(kind: str, settings: NotifierSettings) -> Transport:
+    if kind == "email":
+        return EmailSender(settings.email)
+    if kind == "irc":
+        return IrcTransport(IrcClient(settings.irc))
+    raise ValueError(f"no sender for {kind!r}")
+
+
+async def run_sender(
+    kind: str,
+    settings: NotifierSettings,
+    urls: Sequence[str],
+    tls: TlsOptions | None,
+    *,
+    ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    import signal
+
+    store = Store.open(settings.database_url)
+    transport = transport_for(kind, settings)
+    sender = Sender(Ledger(store), transport)
+    consumer = JobConsumer(
+        urls, QUEUES[kind], sender.handle, tls=tls,
+        concurrency=4 if kind == "email" else 1,
+        max_attempts=settings.email.max_attempts,
+    )  # fmt: skip
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(RuntimeError, ValueError):  # not the main thread (tests)
+            loop.add_signal_handler(sig, consumer.stop)
+    watchers = []
+    if ready is not None:
+        watchers.append(loop.create_task(_relay_event(consumer.ready, ready)))
+    if stop is not None:
+        watchers.append(loop.create_task(_on(stop, consumer.stop)))
+    try:
+        await consumer.run()
+    finally:
+        for w in watchers:
+            w.cancel()
+        await transport.close()
+        log.info("%s sender stopped: %s %s", kind, sender.counters, consumer.counters)
+
+
+async def _relay_event(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
+
+
+async def _on(event: asyncio.Event, action: object) -> None:
+    await event.wait()
+    action()  # type: ignore[operator]
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from fedbus.cli.cmd_notifier import load_settings
+    from fedbus.notifier.worker import amqp_settings
+
+    settings = load_settings(args)
+    urls, tls, _prefix = amqp_settings(getattr(args, "config", None))
+    asyncio.run(run_sender(args.kind, settings, urls, tls))
+    return 0
