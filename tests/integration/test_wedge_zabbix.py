@@ -1,0 +1,111 @@
+"""The Zabbix wedge: the alert script called with the media type's parameters."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from wedge_lab import bind_queue, drain, relay_all, spooled
+
+from fedbus.wedges.zabbix import PARAMS
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+MEDIA = ROOT / "roles" / "wedges" / "files" / "zabbix" / "media_fedbus.yaml"
+FEDBUS = Path(sys.executable).with_name("fedbus")
+# What Zabbix expands the media type's macros to, for a problem, its recovery, an ack.
+MACROS = {
+    "{EVENT.ID}": "5128", "{EVENT.VALUE}": "1", "{EVENT.UPDATE.STATUS}": "0",
+    "{HOST.NAME}": "proxy01.example.org", "{EVENT.NAME}": "Load average is too high",
+    "{TRIGGER.ID}": "23104", "{EVENT.SEVERITY}": "High", "{EVENT.DATE}": "2026.11.30",
+    "{EVENT.TIME}": "03:00:00", "{USER.USERNAME}": "",
+    "{$FEDBUS.ZABBIX.URL}": "https://zabbix.example.org/",
+    "{ALERT.MESSAGE}": "Problem started at 03:00:00 on 2026.11.30\nHost: proxy01",
+    "{EVENT.TAGSJSON}": json.dumps([{"tag": "service", "value": "proxy"}]),
+}
+
+
+def media_params() -> list[str]:
+    media = yaml.safe_load(MEDIA.read_text())["zabbix_export"]["media_types"][0]
+    return [p["value"] for p in sorted(media["parameters"], key=lambda p: int(p["sortorder"]))]
+
+
+def expand(params: list[str], macros: dict[str, str]) -> list[str]:
+    out = []
+    for p in params:  # Zabbix leaves a macro it cannot resolve as is
+        for macro, value in macros.items():
+            p = p.replace(macro, value)
+        out.append(p)
+    return out
+
+
+def alert(spool: Path, args: list[str]) -> subprocess.CompletedProcess:
+    script = spool.parent / "fedbus-zabbix-alert"
+    script.write_text(f'#!/bin/sh\nexec {FEDBUS} wedge zabbix-alert "$@"\n')
+    script.chmod(0o755)
+    return subprocess.run([str(script), *args], capture_output=True, text=True,
+                          env={**os.environ, "FEDBUS_SPOOL": str(spool)})
+
+
+def test_media_type_is_a_zabbix_6_script_media_type():
+    export = yaml.safe_load(MEDIA.read_text())["zabbix_export"]
+    assert export["version"] == "6.0"
+    [media] = export["media_types"]
+    assert media["type"] == "SCRIPT" and media["script_name"] == "fedbus-zabbix-alert"
+    names = [v.split("=", 1)[0] for v in media_params()]
+    assert set(names) <= set(PARAMS) and len(names) == len(set(names))
+    modes = {t["operation_mode"] for t in media["message_templates"]}
+    assert modes == {"PROBLEM", "RECOVERY", "UPDATE"}
+
+
+def test_problem_update_recovery_reach_the_broker(broker, vhost, tmp_path):
+    spool = tmp_path / "spool"
+    url = broker.amqp_url(vhost)
+    queue = bind_queue(url)
+    params = media_params()
+    problem = alert(spool, expand(params, MACROS))
+    assert problem.returncode == 0, problem.stderr
+    ack = alert(spool, expand(params, {**MACROS, "{EVENT.UPDATE.STATUS}": "1",
+                                       "{USER.USERNAME}": "alice"}))
+    assert ack.returncode == 0, ack.stderr
+    recovery = alert(spool, expand(params, {**MACROS, "{EVENT.VALUE}": "0",
+                                            "{EVENT.RECOVERY.DATE}": "2026.11.30",
+                                            "{EVENT.RECOVERY.TIME}": "03:20:00"}))
+    assert recovery.returncode == 0, recovery.stderr
+    relay_all(spool, url)
+    p, u, r = drain(url, queue, 3)
+    assert [m.topic for m in (p, u, r)] == [
+        "org.fedoraproject.local.zabbix.trigger.problem",
+        "org.fedoraproject.local.zabbix.trigger.update",
+        "org.fedoraproject.local.zabbix.trigger.recovery"]
+    assert p.schema == "fedbus.zabbix.trigger.problem.v1"
+    assert p.body["host"] == "proxy01.example.org" and p.body["severity"] == "High"
+    assert p.body["time"] == "2026-11-30T03:00:00+00:00" and p.body["status"] == "PROBLEM"
+    assert p.body["tags"] == {"service": "proxy"}
+    assert p.message.url == ("https://zabbix.example.org/tr_events.php?"
+                             "triggerid=23104&eventid=5128")
+    assert p.message.summary == "[High] proxy01.example.org: Load average is too high"
+    assert u.body["user"] == "alice" and u.headers["fedora_messaging_user_alice"] is True
+    assert r.body["time"] == "2026-11-30T03:20:00+00:00" and r.body["status"] == "RESOLVED"
+
+
+@pytest.mark.parametrize(("args", "reason"), [
+    (["event_id=1"], "parameter host missing"),
+    (["event_id=1", "event_value=1", "host={HOST.NAME}", "trigger=t", "severity=High"],
+     "parameter host missing"),
+    (["event_id=1", "event_value=1", "host=h", "trigger=t", "severity=Bad"], "severity 'Bad'"),
+    (["nonsense"], "parameter 'nonsense'"),
+    (["event_id=1", "event_value=7", "host=h", "trigger=t", "severity=High"], "expected 1 or 0"),
+])
+def test_bad_parameters_exit_1_with_one_line(tmp_path, args, reason):
+    spool = tmp_path / "spool"
+    run = alert(spool, args)
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and reason in lines[0], run.stderr
+    assert not spool.exists() or spooled(spool) == 0
