@@ -35,7 +35,7 @@ def _names(value: Any) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,)
-    return tuple(v for v in value if isinstance(v, str) and v)
+    return tuple(dict.fromkeys(v for v in value if isinstance(v, str) and v))
 
 
 def facts_of(message: Message) -> Facts:

@@ -237,7 +237,7 @@ class Index:
         service = self.services.get(service_of(topic))
         if service:
             found.extend(service.values())
-        result = tuple(found)
+        result = tuple({id(b): b for b in found}.values())  # '#' may reach a rule twice
         if len(self._topic_cache) > 10_000:
             self._topic_cache.clear()
         self._topic_cache[topic] = result
@@ -255,7 +255,8 @@ class Index:
             bucket = packages.get(package)
             if bucket:
                 found.extend(bucket.values())
-        for name in facts.usernames:
+        usernames = facts.usernames
+        for name in dict.fromkeys(usernames) if len(usernames) > 1 else usernames:
             bucket = names.get(name)
             if bucket:
                 found.extend(bucket.values())
@@ -267,13 +268,16 @@ class Index:
         if not found:
             return []
         merged: dict[int, Match] = {}  # destination ids are unique across users
-        seen: set[int] = set()
+        # a rule sits in one bucket, except owned_packages rules (one per package): only a
+        # message naming several packages can reach a rule twice
+        seen: set[int] | None = set() if len(facts.packages) > 1 else None
         agent, severity, topic = facts.agent, facts.severity, facts.topic
         for b in found:
             rule_id = b.rule_id
-            if rule_id in seen:
-                continue
-            seen.add(rule_id)
+            if seen is not None:
+                if rule_id in seen:
+                    continue
+                seen.add(rule_id)
             if not b.plain:
                 if severity < b.sev:
                     continue
