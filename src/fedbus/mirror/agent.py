@@ -124,8 +124,7 @@ class Agent:
         body = message.body
         if body.get("volume") != self.s.volume:
             return
-        words = message.topic.split(".")
-        event = ".".join(words[-3:])
+        event = ".".join(message.topic.split(".")[-3:])  # netapp.snapmirror.in_sync, …
         now = time.monotonic()
         try:
             paths = mpaths.from_body(body.get("paths"))
@@ -135,9 +134,9 @@ class Agent:
         if self.s.mode == "tier1":
             if self.s.upstream_name and body.get("host") != self.s.upstream_name:
                 return
-            if event == "snapmirror.out_of_sync":
+            if event == "netapp.snapmirror.out_of_sync":
                 action = self.state.upstream_busy(now)
-            elif event == "snapmirror.in_sync":
+            elif event == "netapp.snapmirror.in_sync":
                 action = self.state.upstream_ready(now, paths, "in_sync", changed_at)
             else:
                 return
