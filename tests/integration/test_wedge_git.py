@@ -51,7 +51,7 @@ def push(work: Path, *refspecs: str) -> str:
 
 
 def test_one_message_per_new_commit_with_stats(broker, vhost, repos):
-    bare, work, spool = repos
+    _bare, work, spool = repos
     url = broker.amqp_url(vhost)
     queue = bind_queue(url)
     first = commit(work, {"python-fedbus.spec": "Name: python-fedbus\n"}, "Initial import")
@@ -83,7 +83,7 @@ def test_one_message_per_new_commit_with_stats(broker, vhost, repos):
 
 
 def test_no_duplicates_across_branches(broker, vhost, repos):
-    bare, work, spool = repos
+    _bare, work, spool = repos
     url = broker.amqp_url(vhost)
     queue = bind_queue(url)
     base = commit(work, {"a": "1\n"}, "base")
@@ -102,7 +102,7 @@ def test_no_duplicates_across_branches(broker, vhost, repos):
 
 
 def test_broker_down_the_push_still_succeeds_and_nothing_is_lost(broker, vhost, repos):
-    bare, work, spool = repos
+    _bare, work, spool = repos
     commit(work, {"a": "1\n"}, "while the broker is away")
     push(work, "rawhide")  # no relay, no broker connection at all: the hook only spools
     assert spooled(spool) == 1
@@ -123,7 +123,7 @@ def test_bad_stdin_is_one_line_and_nonzero(tmp_path, repos):
 
 
 def test_unwritable_spool_never_fails_the_push(tmp_path, repos):
-    bare, work, spool = repos
+    _bare, work, spool = repos
     spool.parent.mkdir(exist_ok=True)
     spool.write_text("a file where the spool directory should be")
     commit(work, {"a": "1\n"}, "spool is broken")

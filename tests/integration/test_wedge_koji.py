@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import site
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import koji

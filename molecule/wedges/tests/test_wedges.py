@@ -1,0 +1,157 @@
+"""The wedges scenario: each service's real extension point, through its host's relay,
+to a consumer on the broker."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+
+import pika
+import pytest
+from bus_testlib import container_ip
+
+testinfra_hosts = ["wedges-git", "wedges-koji", "wedges-pungi"]
+BROKER = "wedges-broker"
+PREFIX = "org.fedoraproject.local"
+SCHEMA = "fedora_messaging_schema"
+
+KOJI_FIRE = r'''
+import copy, koji, koji.plugin
+from koji.context import context
+tracker = koji.plugin.PluginTracker(path="/usr/lib/koji-hub-plugins")
+plugin = tracker.load("fedbus")
+for v in vars(plugin).values():  # kojixmlrpc.HandlerRegistry.register_plugin
+    if not isinstance(v, type) and callable(v) and getattr(v, "callbacks", None):
+        for cb in v.callbacks:
+            koji.plugin.register_callback(cb, v)
+build = {"id": 2601234, "package_name": "python-fedbus", "name": "python-fedbus",
+         "version": "0.1.0", "release": "1.fc43", "epoch": None, "task_id": 130001234,
+         "owner_name": "alice", "creation_time": "2026-11-30 03:00:00+00:00",
+         "completion_time": "2026-11-30 03:10:00+00:00", "state": 1}
+tag = {"id": 6401, "name": "f43-updates-candidate"}
+context._threadclear()
+koji.plugin.run_callbacks("postBuildStateChange", attribute="state", old=0, new=1,
+                          info=copy.deepcopy(build))
+koji.plugin.run_callbacks("postTag", tag=tag, build=build, user={"id": 3002, "name": "bodhi"},
+                          force=False)
+koji.plugin.run_callbacks("postCommit")
+context._threadclear()
+koji.plugin.run_callbacks("postUntag", tag=tag, build=build, user={"id": 1, "name": "x"})
+context._threadclear()  # rolled back: never committed, never sent
+print("fired")
+'''
+
+
+@pytest.fixture(scope="module")
+def channel(secrets):
+    ctx = ssl.create_default_context(cafile=None)
+    from bus_testlib import pki_dir
+
+    ctx = ssl.create_default_context(cafile=str(pki_dir() / "ca.pem"))
+    conn = pika.BlockingConnection(pika.ConnectionParameters(
+        host=container_ip(BROKER), port=5671, virtual_host="local",
+        credentials=pika.PlainCredentials("fedbus-admin", secrets["vault_broker_admin_password"]),
+        ssl_options=pika.SSLOptions(ctx, server_hostname=BROKER),
+        connection_attempts=30, retry_delay=2))
+    ch = conn.channel()
+    yield ch
+    if conn.is_open:
+        conn.close()
+
+
+def queue_for(channel, *patterns: str) -> str:
+    q = channel.queue_declare("", exclusive=True).method.queue
+    for p in patterns:
+        channel.queue_bind(q, "amq.topic", routing_key=p)
+    return q
+
+
+def drain(channel, queue: str, count: int, timeout: float = 90.0) -> list:
+    got: list = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        method, props, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            if len(got) >= count:
+                channel.connection.sleep(2)  # nothing more should come
+                if channel.basic_get(queue, auto_ack=True)[0] is None:
+                    break
+            channel.connection.sleep(0.3)
+            continue
+        got.append((method.routing_key, props.headers, json.loads(body)))
+    return got
+
+
+def test_git_push_publishes_each_new_commit(host, channel):
+    if host.backend.host != "wedges-git":
+        pytest.skip("git host only")
+    q = queue_for(channel, f"{PREFIX}.git.#")
+    script = (
+        "set -e; rm -rf /tmp/wc; git clone -q /srv/git/rpms/python-fedbus.git /tmp/wc; cd /tmp/wc;"
+        " git config user.name 'Alice Example'; git config user.email alice@example.org;"
+        " git checkout -q -b rawhide; echo 'Name: python-fedbus' > python-fedbus.spec;"
+        " git add .; git commit -qm 'Initial import'; echo 'Version: 0.1' >> python-fedbus.spec;"
+        " git commit -qam 'Update to 0.1'; git push -q origin rawhide rawhide:f43 2>&1")
+    push = host.run("runuser -u git -- sh -c %s", script)
+    assert push.rc == 0, push.stdout + push.stderr
+    assert "2 commit message(s) queued" in push.stdout
+    got = drain(channel, q, 2)
+    assert [rk for rk, _, _ in got] == [f"{PREFIX}.git.receive"] * 2
+    assert [b["commit"]["summary"] for _, _, b in got] == ["Initial import", "Update to 0.1"]
+    assert got[0][1][SCHEMA] == "fedora_messaging_git_hook.commit.v1"
+    assert got[0][1]["fedora_messaging_rpm_python-fedbus"] is True
+    assert got[0][1]["fedora_messaging_user_git"] is True
+    assert got[1][2]["commit"]["url"].startswith(
+        "https://src.fedoraproject.org/rpms/python-fedbus/c/")
+
+
+def test_koji_callbacks_publish_after_commit(host, channel):
+    if host.backend.host != "wedges-koji":
+        pytest.skip("koji host only")
+    q = queue_for(channel, f"{PREFIX}.buildsys.#")
+    fire = host.run("runuser -u www-data -- /opt/fedbus/venv/bin/python -c %s", KOJI_FIRE)
+    assert fire.rc == 0 and "fired" in fire.stdout, fire.stderr
+    got = drain(channel, q, 2)
+    assert sorted(rk for rk, _, _ in got) == [f"{PREFIX}.buildsys.build.state.change",
+                                              f"{PREFIX}.buildsys.tag"]
+    build = next(b for rk, _, b in got if rk.endswith("state.change"))
+    assert build["notifications_url"] == (
+        "https://notifications.example.org/settings/packages/python-fedbus")
+    assert all(h["fedora_messaging_rpm_python-fedbus"] for _, h, _ in got)
+
+
+def test_pungi_script_publishes(host, channel):
+    if host.backend.host != "wedges-pungi":
+        pytest.skip("pungi host only")
+    q = queue_for(channel, f"{PREFIX}.compose.#")
+    data = {"compose_id": "Fedora-Rawhide-20261130.n.0", "location": "/mnt/compose"}
+    for action, extra in (("status-change", {"status": "STARTED"}),
+                          ("phase-start", {"phase_name": "gather"}),
+                          ("status-change", {"status": "FINISHED"})):
+        run = host.run("echo %s | runuser -u pungi -- /usr/local/bin/fedbus-pungi-notify %s",
+                       json.dumps({**data, **extra}), action)
+        assert run.rc == 0, run.stderr
+    bad = host.run("echo '{nope' | runuser -u pungi -- /usr/local/bin/fedbus-pungi-notify "
+                   "status-change")
+    assert bad.rc == 1 and "stdin is not JSON" in bad.stderr
+    got = drain(channel, q, 3)
+    assert [rk.removeprefix(PREFIX + ".") for rk, _, _ in got] == [
+        "compose.status.change", "compose.phase.start", "compose.status.change"]
+    assert got[-1][2]["status"] == "FINISHED"
+
+
+def test_wedges_hold_to_their_own_topics(host):
+    """A forged foreign topic through a wedge host's relay is refused by the broker."""
+    if host.backend.host != "wedges-pungi":
+        pytest.skip("pungi host only")
+    forged = host.run("runuser -u fedbus -- fedbus publish %s.git.receive.forged --schema "
+                      "base.message --json '{}'", PREFIX)
+    assert forged.rc == 0, forged.stderr
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = host.run("runuser -u fedbus -- fedbus relay status")
+        if status.stdout.rstrip().endswith("dead 1"):
+            break
+        time.sleep(1)
+    assert status.stdout.rstrip().endswith("dead 1"), status.stdout
