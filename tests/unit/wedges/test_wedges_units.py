@@ -1,0 +1,79 @@
+"""Wedge pieces without a broker: input parsing, topic choice, schema lookup."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fedora_messaging_git_hook_messages.commit import CommitV1
+
+from fedbus.errors import ValidationError
+from fedbus.message.schemas import compose
+from fedbus.wedges import pungi, zabbix
+from fedbus.wedges.base import Target, build
+from fedbus.wedges.bugzilla import from_webhook
+from fedbus.wedges.git_hook import ZERO, parse_updates
+from fedbus.wedges.hooks import schema_for
+
+T = Target(topic_prefix="org.fedoraproject.stg")
+
+
+def test_parse_updates():
+    sha = "a" * 40
+    assert [u.ref for u in parse_updates(f"{ZERO} {sha} refs/heads/rawhide\n\n")] == [
+        "refs/heads/rawhide"]
+    for bad in ("nope", f"{sha} {sha}", f"{sha[:-1]}x {sha} refs/heads/x"):
+        with pytest.raises(ValidationError, match="stdin line 1"):
+            parse_updates(bad)
+
+
+def test_historic_short_topic_only_for_its_own_schema():
+    body = {"agent": "a", "commit": {}}
+    with pytest.raises(ValidationError):  # the body is checked against CommitV1
+        build(T, CommitV1, body)
+    with pytest.raises(ValidationError, match=r"expected org\.fedoraproject"):
+        build(T, CommitV1, body, suffix="git.push")
+
+
+@pytest.mark.parametrize(("action", "topic", "schema"), [
+    ("status-change", "compose.status.change", compose.ComposeStatusChangeV1),
+    ("phase-stop", "compose.phase.stop", compose.ComposePhaseStopV1),
+    ("ostree", "compose.ostree.commit", compose.ComposeOstreeCommitV1),
+])
+def test_pungi_topics(action, topic, schema):
+    data = {**schema.example}
+    enc = pungi.message(T, action, json.dumps(data))
+    assert enc.routing_key == f"org.fedoraproject.stg.{topic}"
+
+
+def test_pungi_unknown_action_keeps_the_body():
+    enc = pungi.message(T, "image-build", json.dumps({"compose_id": "C-1", "x": 1}))
+    assert enc.routing_key == "org.fedoraproject.stg.compose.other.image-build"
+    assert json.loads(enc.body) == {"compose_id": "C-1", "x": 1, "action": "image-build"}
+
+
+def test_zabbix_unexpanded_macros_are_absent():
+    assert zabbix.parse_params(["host={HOST.NAME}", "user=", "trigger=t"]) == {"trigger": "t"}
+    with pytest.raises(ValidationError, match="date/time"):
+        zabbix.message(T, ["event_id=1", "event_value=1", "host=h", "trigger=t",
+                           "severity=High", "date=30/11/2026", "time=03:00"])
+
+
+def test_bugzilla_comment_is_an_update():
+    payload = {"event": {"action": "create", "target": "comment", "user": {"login": "a@b"},
+                         "time": "2026-11-30T03:00:00Z"},
+               "bug": {"id": 1, "creation_time": "2026-11-30T03:00:00+00:00"},
+               "comment": {"id": 9, "body": "hi", "creation_time": "2026-11-30T03:00:00Z"}}
+    suffix, body, schema = from_webhook(payload)
+    assert suffix == "bugzilla.bug.update" and schema == "bugzilla2fedmsg.messageV1"
+    assert body["event"]["routing_key"] == "comment.create"
+    assert body["comment"]["creation_time"] == body["bug"]["creation_time"] == 1796007600.0
+
+
+def test_schema_for_prefers_newest_fedora_version_and_ours():
+    assert schema_for("bodhi.update.edit").__name__ == "UpdateEditV2"
+    assert schema_for("bodhi.update.edit", "bodhi.update.edit.v1").__name__ == "UpdateEditV1"
+    assert schema_for("pkgdb.package.new").__name__ == "PackageNewV1"
+    assert schema_for("fas.user.create").__name__ == "UserCreateV1"
+    with pytest.raises(ValidationError, match="no schema"):
+        schema_for("bodhi.nothing.here")
