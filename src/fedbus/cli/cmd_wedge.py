@@ -4,6 +4,7 @@ fedbus wedge git-post-receive           # hooks/post-receive of a bare repositor
 fedbus wedge pungi-notify ACTION        # Pungi's notification_script (JSON on stdin)
 fedbus wedge zabbix-alert name=value…   # Zabbix script media type
 fedbus wedge webhook --listen H:P --tokens FILE   # JSON webhook endpoint (Bodhi, PkgDB…)
+fedbus wedge netapp-watch --url https://filer …  # SnapMirror watcher (ONTAP REST API)
 
 Each spools its messages for the local relay (``--spool`` or the configuration's
 ``relay.spool_dir``) and returns at once, broker up or down.  Bad input: one line on stderr
@@ -13,6 +14,7 @@ and exit 1.  (The Koji wedge is a hub plugin: :mod:`fedbus.wedges.koji_plugin`.)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -37,6 +39,18 @@ def register(subparsers: Any) -> None:
     w.add_argument("--listen", default="127.0.0.1:8095", help="HOST:PORT (default %(default)s)")
     w.add_argument("--tokens", default="/etc/fedbus/webhook-tokens.toml",
                    help="TOML file of service = \"token\" (default %(default)s)")
+    a = sub.add_parser("netapp-watch", help="NetApp SnapMirror watcher (ONTAP REST API)")
+    a.add_argument("--url", required=True, help="the cluster's management URL")
+    a.add_argument("--user", help="ONTAP user (HTTP basic auth)")
+    a.add_argument("--password-file", help="file holding the ONTAP user's password")
+    a.add_argument("--host", help="filer name put in the messages (default: from --url)")
+    a.add_argument("--ca", help="CA bundle for the cluster's certificate")
+    a.add_argument("--max-lag", type=float, default=3600.0,
+                   help="lag (seconds) beyond which a relationship is out of sync")
+    a.add_argument("--interval", type=float, default=30.0, help="seconds between polls")
+    a.add_argument("--volume", action="append", default=[], metavar="DEST=NAME",
+                   help="tree name of a destination path (svm:volume=fedora-pub)")
+    a.add_argument("--once", action="store_true", help="poll once and exit")
     p.set_defaults(func=run)
 
 
@@ -67,7 +81,38 @@ def run(args: argparse.Namespace) -> int:
         from fedbus.wedges.zabbix import alert
 
         return alert(list(args.params), target)
+    if args.wedge == "netapp-watch":
+        return _netapp(args, target)
     return _webhook(args, target)
+
+
+def _netapp(args: argparse.Namespace, target: Any) -> int:
+    import urllib.parse
+    from pathlib import Path
+
+    from fedbus.wedges.netapp import Watcher
+
+    auth = None
+    if args.user:
+        if not args.password_file:
+            raise ConfigError("--user needs --password-file")
+        try:
+            auth = (args.user, Path(args.password_file).read_text().strip())
+        except OSError as exc:
+            raise ConfigError(f"{args.password_file}: cannot read: {exc.strerror}") from exc
+    volumes = dict(v.split("=", 1) for v in args.volume if "=" in v)
+    watcher = Watcher(args.url, args.host or urllib.parse.urlparse(args.url).hostname or "?",
+                      target, auth=auth, max_lag=args.max_lag, verify=args.ca or True,
+                      volumes=volumes)
+    if args.once:
+        watcher.poll_once()
+        return 0
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        watcher.run(args.interval)
+    return 0
 
 
 def _webhook(args: argparse.Namespace, target: Any) -> int:
