@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +123,7 @@ class Net:
                       "exclude = .~tmp~/"]
         conf.write_text("\n".join(lines) + "\n")
         self.daemon = subprocess.Popen(["rsync", "--daemon", "--no-detach", f"--config={conf}"],
-                                       stderr=open(self.base / "rsyncd.log", "ab"))
+                                       stderr=open(self.base / "rsyncd.log", "ab"))  # noqa: SIM115
         wait_for(lambda: _connects(self.port), 10, "rsync daemon")
 
     def upstream(self, name: str) -> str:

@@ -76,6 +76,7 @@ class Agent:
             hold_timeout=settings.hold_timeout,
             retry_initial=settings.retry_initial,
             retry_max=settings.retry_max,
+            abort_on_change=settings.abort_on_upstream_change,
         )
         self._proc: asyncio.subprocess.Process | None = None
         self._aborted = False

@@ -47,6 +47,7 @@ class MirrorSettings:
     scan_interval: float = 2.0
     quiet_period: float = 3.0
     announce_on_start: bool = True
+    abort_on_upstream_change: bool = False
 
     @property
     def queue_name(self) -> str:
@@ -56,7 +57,8 @@ class MirrorSettings:
 _NUMBERS = {"full_sync_interval", "hold_timeout", "retry_initial", "retry_max",
             "scan_interval", "quiet_period"}
 _KEYS = {"mode", "name", "volume", "tree", "upstream", "upstream_name", "queue",
-         "rsync_timeout", "rsync_args", "announce_on_start", *_NUMBERS}
+         "rsync_timeout", "rsync_args", "announce_on_start", "abort_on_upstream_change",
+         *_NUMBERS}
 
 
 def parse(data: dict[str, Any], name: str = "mirror.toml") -> MirrorSettings:
@@ -99,10 +101,11 @@ def parse(data: dict[str, Any], name: str = "mirror.toml") -> MirrorSettings:
         if not isinstance(v, list) or not all(isinstance(a, str) for a in v):
             raise ConfigError(f"{w}.rsync_args: expected a list of strings, got {v!r}")
         kw["rsync_args"] = tuple(v)
-    if "announce_on_start" in t:
-        if not isinstance(t["announce_on_start"], bool):
-            raise ConfigError(f"{w}.announce_on_start: expected true or false")
-        kw["announce_on_start"] = t["announce_on_start"]
+    for key in ("announce_on_start", "abort_on_upstream_change"):
+        if key in t:
+            if not isinstance(t[key], bool):
+                raise ConfigError(f"{w}.{key}: expected true or false, got {t[key]!r}")
+            kw[key] = t[key]
     kw.setdefault("hold_timeout", kw.get("full_sync_interval", 3600.0))
     try:
         check_word(t["name"].replace(".", "-"), "mirror name")

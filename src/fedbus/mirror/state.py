@@ -6,7 +6,11 @@ consistent again with these paths (``upstream_ready``), a pull of ours finished
 
 - :class:`Pull` — start an rsync of these paths (``None``: the whole tree);
 - :class:`Abort` — kill the running pull: the upstream started changing under it (its paths
-  go back to the pending set and are pulled once the upstream is ready again).
+  go back to the pending set and are pulled once the upstream is ready again).  Only with
+  ``abort_on_change``, and at most ``max_aborts`` times in a row: a tree that changes more
+  often than a pull lasts must not starve the mirror.  By default a running pull finishes
+  (``--delay-updates`` keeps each file whole) and the changes seen meanwhile make ONE
+  follow-up pull.
 
 Rules: at most one pull at a time; no pull while the upstream is busy (a busy state older
 than ``hold_timeout`` is forgotten: a lost "ready" must not freeze the mirror); what arrives
@@ -45,6 +49,9 @@ class MirrorState:
     hold_timeout: float = 3600.0
     retry_initial: float = 5.0
     retry_max: float = 300.0
+    abort_on_change: bool = False
+    max_aborts: int = 3
+    aborts: int = 0
     upstream_busy_since: float | None = None
     pulling: Pull | None = None
     pending: Pull | None = None
@@ -54,9 +61,9 @@ class MirrorState:
     history: list[str] = field(default_factory=list)  # for logs and tests
 
     @classmethod
-    def starting(cls, now: float, **kw: float) -> MirrorState:
+    def starting(cls, now: float, **kw: float | bool) -> MirrorState:
         """A fresh agent: a full catch-up pull is pending."""
-        state = cls(**kw)
+        state = cls(**kw)  # type: ignore[arg-type]
         state.pending = Pull(None, "startup")
         state.next_full = now + state.full_interval
         return state
@@ -67,7 +74,8 @@ class MirrorState:
         if self.upstream_busy_since is None:
             self.upstream_busy_since = now
         self.history.append("busy")
-        if self.pulling is not None:
+        if self.pulling is not None and self.abort_on_change and self.aborts < self.max_aborts:
+            self.aborts += 1
             return Abort("upstream started changing")
         return None
 
@@ -90,7 +98,7 @@ class MirrorState:
         if done is None:
             return self.next_action(now)
         if ok:
-            self.failures = 0
+            self.failures = self.aborts = 0
             if done.paths is None:
                 self.next_full = now + self.full_interval
         else:
