@@ -93,3 +93,20 @@ def test_destination_verify_delivery_pause(app: Flask, store: Store, sent: Sent)
     c.post("/settings/pause", data={"csrf_token": csrf(page), "paused": "y", "mute_hours": "2"})
     profile = store.user("alice").profile()
     assert profile.paused and profile.muted_until is not None
+
+
+def test_verification_link_confirms_with_a_post(app: Flask, store: Store, sent: Sent) -> None:
+    c = proxied(app, "alice")
+    token = csrf(c.get("/settings/destinations").get_data(as_text=True))
+    c.post("/settings/destinations", data={"csrf_token": token, "kind": "email",
+                                           "address": "alice@example.org"})
+    (dest,) = store.user("alice").list_destinations()
+    secret = sent.items[0][3]
+    page = c.get(f"/settings/destinations/{dest.id}/verify?token={secret}")
+    assert page.status_code == 200 and f'value="{secret}"' in page.get_data(as_text=True)
+    assert store.user("alice").list_destinations()[0].verified is False  # GET changes nothing
+    c.post(f"/settings/destinations/{dest.id}/verify",
+           data={"csrf_token": csrf(page.get_data(as_text=True)), "token": secret})
+    assert store.user("alice").list_destinations()[0].verified is True
+    assert proxied(app, "bob").get(
+        f"/settings/destinations/{dest.id}/verify?token={secret}").status_code == 404

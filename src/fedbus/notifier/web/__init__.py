@@ -28,13 +28,18 @@ log = logging.getLogger(__name__)
 TokenSender = Callable[[str, DestinationView, str], None]
 
 
-def default_token_sender() -> TokenSender:
-    """The engine's verification sender (mail / IRC through the outbound queues)."""
+def default_token_sender(store: Store, base_url: str, config_path: str | None) -> TokenSender:
+    """The engine's verification sender: one confirmed job on ``notifier.email``/``.irc``
+    (broker URLs and TLS from fedbus.toml, read on first use)."""
 
     def send(user: str, dest: DestinationView, token: str) -> None:
-        from fedbus.notifier import verify  # the engine's module
+        from fedbus.notifier import verify
+        from fedbus.notifier.worker import amqp_settings
 
-        verify.send_verification(user, dest, token)
+        urls, tls, _prefix = amqp_settings(config_path)
+        me = store.user(user)
+        verify.send_verification(urls, tls, user_id=me.user_id, user=user, destination=dest,
+                                 token=token, base_url=base_url)
 
     return send
 
@@ -44,6 +49,7 @@ def create_app(
     store: Store | None = None,
     *,
     send_token: TokenSender | None = None,
+    amqp_config: str | None = None,
     testing: bool = False,
 ) -> Flask:
     from fedbus.notifier.web import api, views
@@ -62,7 +68,8 @@ def create_app(
     store = store or Store.open(settings.database_url)
     app.config["FEDBUS_STORE"] = store
     app.config["FEDBUS_ACCOUNTS"] = Accounts(store.engine)
-    app.config["FEDBUS_SEND_TOKEN"] = send_token or default_token_sender()
+    app.config["FEDBUS_SEND_TOKEN"] = send_token or default_token_sender(
+        store, settings.base_url, amqp_config)
     csrf = CSRFProtect(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         return adduser(settings, args.name)
     if args.workers < 1:
         raise FedbusError("--workers must be at least 1")
-    app = create_app(settings)
+    app = create_app(settings, amqp_config=getattr(args, "config", None))
     serve(app, args.bind, args.workers)
     return 0
 

@@ -276,9 +276,14 @@ def _send_token(dest: Any, token: str) -> None:
         flash(f"A verification token was sent to {dest.address}.", "info")
 
 
-@bp.post("/settings/destinations/<int:dest_id>/verify")
+@bp.route("/settings/destinations/<int:dest_id>/verify", methods=["GET", "POST"])
 @auth.login_required
 def destination_verify(dest_id: int) -> Any:
+    if request.method == "GET":  # the link in the token message: confirm with a POST
+        dest = next((d for d in me().list_destinations() if d.id == dest_id), None)
+        if dest is None:
+            abort(404)
+        return render("verify.html", dest=dest, token=request.args.get("token", "")[:128])
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
