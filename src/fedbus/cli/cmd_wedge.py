@@ -5,6 +5,7 @@ fedbus wedge pungi-notify ACTION        # Pungi's notification_script (JSON on s
 fedbus wedge zabbix-alert name=value…   # Zabbix script media type
 fedbus wedge webhook --listen H:P --tokens FILE   # JSON webhook endpoint (Bodhi, PkgDB…)
 fedbus wedge netapp-watch --url https://filer …  # SnapMirror watcher (ONTAP REST API)
+fedbus wedge bugzilla-poll --url https://bz --product Fedora  # poller fallback
 
 Each spools its messages for the local relay (``--spool`` or the configuration's
 ``relay.spool_dir``) and returns at once, broker up or down.  Bad input: one line on stderr
@@ -51,6 +52,11 @@ def register(subparsers: Any) -> None:
     a.add_argument("--volume", action="append", default=[], metavar="DEST=NAME",
                    help="tree name of a destination path (svm:volume=fedora-pub)")
     a.add_argument("--once", action="store_true", help="poll once and exit")
+    b = sub.add_parser("bugzilla-poll", help="Bugzilla poller (fallback for its webhooks)")
+    b.add_argument("--url", required=True, help="Bugzilla's URL (https://bugzilla.example.org)")
+    b.add_argument("--api-key-file", help="file holding a Bugzilla API key")
+    b.add_argument("--product", action="append", required=True, help="product to watch")
+    b.add_argument("--interval", type=float, default=60.0, help="seconds between polls")
     p.set_defaults(func=run)
 
 
@@ -83,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         return alert(list(args.params), target)
     if args.wedge == "netapp-watch":
         return _netapp(args, target)
+    if args.wedge == "bugzilla-poll":
+        return _bugzilla(args, target)
     return _webhook(args, target)
 
 
@@ -135,3 +143,33 @@ def _webhook(args: argparse.Namespace, target: Any) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _bugzilla(args: argparse.Namespace, target: Any) -> int:
+    import time
+    from pathlib import Path
+
+    import bugzilla
+
+    from fedbus.wedges.base import one_line
+    from fedbus.wedges.bugzilla_poll import Poller
+
+    key = None
+    if args.api_key_file:
+        try:
+            key = Path(args.api_key_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"{args.api_key_file}: cannot read: {exc.strerror}") from exc
+    log = logging.getLogger("fedbus.wedges.bugzilla")
+    poller = None
+    while poller is None:
+        try:
+            bz = bugzilla.Bugzilla(f"{args.url.rstrip('/')}/rest", api_key=key,
+                                   force_rest=True, use_creds=False)
+            poller = Poller(bz, list(args.product), target, args.url.rstrip("/"))
+        except Exception as exc:  # Bugzilla unreachable: try again later
+            log.error("bugzilla: cannot connect to %s: %s", args.url, one_line(exc))
+            time.sleep(args.interval)
+    while True:
+        poller.poll_once()
+        time.sleep(args.interval)
