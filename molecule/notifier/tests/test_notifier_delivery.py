@@ -1,0 +1,181 @@
+"""End to end on the deployed notifier: a user and rules made through the REST API, a Koji
+build message and a git push message published on the broker → the watcher's mailbox on
+the MTA holds the mails and an IRC client on ngircd receives the lines; the workers stopped
+mid-stream and started again → nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pika
+import pytest
+from bus_testlib import container_ip
+from test_notifier_server import api
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "integration"))
+from notifier_stack import commit
+
+testinfra_hosts = ["notifier-server"]
+
+PREFIX = "org.fedoraproject.local"
+MAILBOX = "/var/mail/watcher"
+NICK = "watchernick"
+RUN = uuid.uuid4().hex[:6]
+
+
+class Irc:
+    """A plain IRC client connected to ngircd: answers PINGs, records PRIVMSG texts."""
+
+    def __init__(self, host: str, nick: str) -> None:
+        self.lines: list[str] = []
+        self.sock = socket.create_connection((host, 6667), 10)
+        self.sock.settimeout(None)
+        self.welcome = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+        self.sock.sendall(f"NICK {nick}\r\nUSER {nick} 0 * :watcher\r\n".encode())
+        assert self.welcome.wait(15), "no IRC welcome"
+
+    def _run(self) -> None:
+        buf = b""
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except OSError:
+                return
+            if not data:
+                return
+            buf += data
+            while b"\r\n" in buf:
+                raw, buf = buf.split(b"\r\n", 1)
+                line = raw.decode(errors="replace")
+                words = line.split(" ", 3)
+                if words[0] == "PING":
+                    self.sock.sendall(f"PONG {line[5:]}\r\n".encode())
+                elif len(words) > 1 and words[1] == "001":
+                    self.welcome.set()
+                elif len(words) > 3 and words[1] == "PRIVMSG":
+                    self.lines.append(words[3].lstrip(":"))
+
+
+def wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def koji_build(name: str, release: str):
+    from koji_fedoramessaging_messages.build import BuildStateChangeV1
+
+    body = {"name": name, "version": "6.12.1", "release": release, "epoch": None,
+            "attribute": "state", "old": 0, "new": 1, "build_id": 4242, "task_id": 9999,
+            "task": None, "request": [f"git+https://src.fedoraproject.org/rpms/{name}.git#a",
+                                      "rawhide", {}],
+            "owner": "jdoe", "instance": "primary",
+            "creation_time": "2026-11-30T04:00:00+00:00",
+            "completion_time": "2026-11-30T04:10:00+00:00",
+            "url": "https://koji.fedoraproject.org/koji/buildinfo?buildID=4242"}
+    return BuildStateChangeV1(topic=f"{PREFIX}.buildsys.build.state.change", body=body)
+
+
+def publish(account: str, password: str, ca_file: str, messages: list) -> None:
+    ctx = ssl.create_default_context(cafile=ca_file)
+    params = pika.ConnectionParameters(
+        host=container_ip("notifier-broker"), port=5671, virtual_host="local",
+        credentials=pika.PlainCredentials(account, password),
+        ssl_options=pika.SSLOptions(ctx, server_hostname="notifier-broker"))
+    with pika.BlockingConnection(params) as conn:
+        ch = conn.channel()
+        ch.confirm_delivery()
+        for m in messages:
+            m.validate()
+            ch.basic_publish("amq.topic", m._encoded_routing_key, m._encoded_body,
+                             m._properties, mandatory=True)
+
+
+@pytest.fixture(scope="module")
+def mta(host):
+    return host.get_host("docker://notifier-mta")
+
+
+@pytest.fixture(scope="module")
+def irc():
+    return Irc(container_ip("notifier-irc"), NICK)
+
+
+@pytest.fixture(scope="module")
+def watcher(host, mta, irc) -> dict:
+    """User `watcher`: an email and an IRC destination, verified with the tokens they got."""
+    status, email = api(host, "POST", "/api/v1/destinations", "watcher",
+                        {"kind": "email", "address": "watcher@example.org"})
+    assert status == 201 and email["token_sent"], email
+    status, nick = api(host, "POST", "/api/v1/destinations", "watcher",
+                       {"kind": "irc", "address": NICK})
+    assert status == 201 and nick["token_sent"], nick
+    wait(lambda: "enter this code:" in mta.run(f"cat {MAILBOX}").stdout, 60, "the token mail")
+    mail_token = re.search(r"enter this code: (\S+)", mta.check_output(f"cat {MAILBOX}"))[1]
+    wait(lambda: any("with code" in line for line in irc.lines), 60, "the token on IRC")
+    irc_token = re.search(r"with code (\S+)", next(x for x in irc.lines if "with code" in x))[1]
+    for dest, token in ((email, mail_token), (nick, irc_token)):
+        status, out = api(host, "POST", f"/api/v1/destinations/{dest['id']}/verify", "watcher",
+                          {"token": token})
+        assert status == 200 and out == {"verified": True}
+    status, rule = api(host, "POST", "/api/v1/rules", "watcher",
+                       {"kind": "package", "value": "kernel", "name": "kernel"})
+    assert status == 201
+    time.sleep(3)  # the workers reload changed preferences every 2 s
+    return {"email": email, "irc": nick, "rule": rule}
+
+
+def subjects(mta) -> list[str]:
+    return [line for line in mta.run(f"cat {MAILBOX}").stdout.splitlines()
+            if line.startswith("Subject:")]
+
+
+def test_koji_build_and_git_push_reach_mailbox_and_irc(watcher, mta, irc, secrets,
+                                                       ca_file) -> None:
+    pw = secrets["vault_fedbus_account_passwords"]
+    release = f"1{RUN}.fc42"
+    started = time.monotonic()
+    publish("koji", pw["koji"], ca_file, [koji_build("kernel", release)])
+    publish("git", pw["git"], ca_file, [commit("jdoe", "kernel", f"Bump {RUN}")])
+    wait(lambda: sum(release in s for s in subjects(mta)) == 1
+         and sum(f"Bump {RUN}" in s for s in subjects(mta)) == 1, 60, "both mails")
+    wait(lambda: sum(release in x for x in irc.lines) == 1
+         and sum(f"Bump {RUN}" in x for x in irc.lines) == 1, 60, "both IRC lines")
+    elapsed = time.monotonic() - started
+    print(f"publish -> mailbox and IRC: {elapsed:.1f} s")
+    assert elapsed < 60
+
+
+def test_workers_stopped_mid_stream_nothing_lost_nothing_doubled(host, watcher, mta, irc,
+                                                                  secrets, ca_file) -> None:
+    pw = secrets["vault_fedbus_account_passwords"]
+    releases = [f"{i}{RUN}.fc42" for i in range(2, 22)]
+    messages = [koji_build("kernel", r) for r in releases]
+    publish("koji", pw["koji"], ca_file, messages[:5])
+    host.check_output("systemctl stop 'fedbus-notifier-worker@*'")
+    publish("koji", pw["koji"], ca_file, messages[5:])
+    time.sleep(2)
+    host.check_output("systemctl start fedbus-notifier-worker@1 fedbus-notifier-worker@2")
+
+    def all_there() -> bool:
+        s = subjects(mta)
+        return all(any(r in x for x in s) for r in releases) and \
+            all(any(r in x for x in irc.lines) for r in releases)
+
+    wait(all_there, 90, "all 20 builds in the mailbox and on IRC")
+    time.sleep(3)  # a duplicate would show up now
+    s = subjects(mta)
+    for r in releases:
+        assert sum(r in x for x in s) == 1, f"mail for {r}: {sum(r in x for x in s)}"
+        assert sum(r in x for x in irc.lines) == 1, f"IRC for {r}"
