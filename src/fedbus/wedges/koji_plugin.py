@@ -1,3 +1,4 @@
+# mypy: disable-error-code="untyped-decorator"
 """The Koji hub plugin: ``buildsys.*`` messages, published only after the commit.
 
 Koji's hub loads plugins with :class:`koji.plugin.PluginTracker` and registers every

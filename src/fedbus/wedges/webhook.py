@@ -39,7 +39,7 @@ def load_tokens(path: str | Path) -> dict[str, str]:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the webhook tokens: {exc}") from exc
-    tokens = {k: v for k, v in data.items() if isinstance(v, str) and v}
+    tokens: dict[str, str] = {k: v for k, v in data.items() if isinstance(v, str) and v}
     if not tokens:
         raise ConfigError(f"{path}: no tokens (expected service = \"token\" lines)")
     return tokens
@@ -52,8 +52,8 @@ def translate(service: str, payload: Any, outbox: Outbox) -> Encoded:
     if service == "bugzilla" and "event" in payload and "bug" in payload:
         from fedbus.wedges.bugzilla import from_webhook
 
-        suffix, body, schema_name = from_webhook(payload)
-        return outbox.message(suffix, body, schema_name)
+        suffix, bz_body, schema_name = from_webhook(payload)
+        return outbox.message(suffix, bz_body, schema_name)
     topic, body = payload.get("topic"), payload.get("body")
     if not isinstance(topic, str) or not isinstance(body, dict):
         raise ValidationError('expected {"topic": "<service>.…", "body": {…}}')

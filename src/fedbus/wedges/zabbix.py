@@ -30,6 +30,7 @@ from typing import Any
 from fedbus.errors import ValidationError
 from fedbus.message.envelope import Encoded
 from fedbus.message.schemas import zabbix as z
+from fedbus.message.schemas.base import FedbusMessage
 from fedbus.wedges.base import Target, build, one_line, publish_all
 
 log = logging.getLogger("fedbus.wedges.zabbix")
@@ -81,6 +82,7 @@ def message(target: Target, argv: list[str]) -> Encoded:
     if p["severity"] not in z.SEVERITIES:
         raise ValidationError(f"severity {p['severity']!r}: expected one of "
                               f"{', '.join(z.SEVERITIES)}")
+    schema: type[FedbusMessage]
     if p.get("event_update") == "1":
         schema, suffix, status = z.ZabbixUpdateV1, "zabbix.trigger.update", "UPDATE"
         when = _when(None, None)
