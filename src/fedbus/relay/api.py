@@ -19,7 +19,7 @@ from fedora_messaging.message import Message
 from fedbus.message.envelope import Encoded, encode
 from fedbus.relay.spool import DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES, Spool
 
-DEFAULT_SPOOL_DIR = "/var/spool/fedbus"
+DEFAULT_SPOOL_DIR = "/var/spool/fedbus/relay"  # the default relay.spool_dir of fedbus.toml
 SPOOL_ENV = "FEDBUS_SPOOL"
 
 _spools: dict[tuple[int, str, bool], Spool] = {}
@@ -27,7 +27,7 @@ _spools_lock = threading.Lock()
 
 
 def default_spool_dir() -> str:
-    """``$FEDBUS_SPOOL`` or ``/var/spool/fedbus``."""
+    """``$FEDBUS_SPOOL`` or ``/var/spool/fedbus/relay``."""
     return os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL_DIR
 
 
