@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from flask_wtf import FlaskForm as _FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -16,6 +16,11 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from fedbus.notifier.models import DELIVERY_MODES, DESTINATION_KINDS, RULE_KINDS, SEVERITIES
+
+
+class FlaskForm(_FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
+    """Base of the forms below."""
+
 
 SEVERITY_CHOICES = [("", "any"), *[(k, k) for k in SEVERITIES]]
 RULE_KIND_LABELS = {

@@ -142,7 +142,7 @@ def _rule_form(user: UserStore, rule: RuleView | None = None) -> RuleForm:
             form.destinations.data = list(rule.destination_ids)
         else:  # deep links pre-fill: /settings/rules/new?kind=package&value=kernel
             kind = request.args.get("kind", "")
-            if kind in dict(form.kind.choices):  # type: ignore[arg-type]
+            if kind in dict(form.kind.choices):
                 form.kind.data = kind
             form.value.data = request.args.get("value", "")[:255]
             form.name.data = request.args.get("name", "")[:100]
