@@ -1,9 +1,10 @@
-"""Fault tests: a broker outage while producing through the relay, and a relay SIGKILL.
+"""Fault tests: a broker outage while producing through the relay, a relay SIGKILL; and TLS.
 
 They run against a second, private RabbitMQ node (``fedbus-fault@localhost``, its own ports
 and data in ``.cache/rabbitmq-fault``) so that stopping it does not disturb anyone using the
-shared test node.  The outage is ``rabbitmqctl stop_app`` / ``start_app``: the broker closes
-every connection and its listener, then recovers its durable queues and persistent messages.
+shared test node; it also has a TLS listener with a throw-away CA.  The outage is
+``rabbitmqctl stop_app`` / ``start_app``: the broker closes every connection and its
+listener, then recovers its durable queues and persistent messages.
 """
 
 from __future__ import annotations
@@ -35,7 +36,21 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = "org.fedoraproject.local.git.commit.receive"
 NODE = "fedbus-fault@localhost"
-AMQP_PORT, MGMT_PORT, DIST_PORT = 5679, 15679, 25679
+AMQP_PORT, MGMT_PORT, DIST_PORT, TLS_PORT = 5679, 15679, 25679, 5680
+
+
+def make_pki(d: Path) -> None:
+    """A throw-away CA and a server certificate for localhost / 127.0.0.1."""
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=fedbus-test-ca", "-keyout", "ca.key", "-out", "ca.pem")
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
+        "-out", "server.csr")
+    (d / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
 
 
 @dataclass
@@ -67,8 +82,14 @@ def fault_node() -> Iterator[FaultNode]:
     shutil.rmtree(base, ignore_errors=True)
     (base / "mnesia").mkdir(parents=True)
     (base / "log").mkdir()
+    make_pki(base)
     (base / "rabbitmq.conf").write_text(
         f"listeners.tcp.default = 127.0.0.1:{AMQP_PORT}\n"
+        f"listeners.ssl.default = 127.0.0.1:{TLS_PORT}\n"
+        f"ssl_options.cacertfile = {base}/ca.pem\n"
+        f"ssl_options.certfile = {base}/server.pem\n"
+        f"ssl_options.keyfile = {base}/server.key\n"
+        "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n"
         f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {MGMT_PORT}\n"
         "loopback_users = none\nlog.file.level = warning\n"
     )
@@ -109,6 +130,30 @@ def fault_node() -> Iterator[FaultNode]:
             server.wait(60)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_tls_publish_verifies_the_broker_certificate(fault_node):
+    """amqps:// with the CA: confirmed publish; without the CA: a one-line refusal."""
+    from fedbus.client import BrokerUnavailable, Publisher, TlsOptions
+
+    url = fault_node.url
+    queue = bind_queue(url)
+    tls_url = f"amqps://fedbus-test:fedbus-test@localhost:{TLS_PORT}/%2F"
+    message = new_message(TOPIC, {"i": 1}, schema="base.message")
+
+    async def go() -> None:
+        async with Publisher(tls_url, tls=TlsOptions(ca_file=str(fault_node.base / "ca.pem"))
+                             ) as pub:
+            await pub.publish(message)
+        stranger = Publisher(tls_url, tls=TlsOptions(), retry_timeout=1.0)
+        with pytest.raises(BrokerUnavailable) as err:
+            await stranger.publish(message)
+        assert "\n" not in str(err.value) and "CERTIFICATE_VERIFY_FAILED" in str(err.value)
+
+    asyncio.run(go())
+    with pika.BlockingConnection(pika.URLParameters(url)) as conn:
+        _, props, _ = conn.channel().basic_get(queue, auto_ack=True)
+    assert props.message_id == message.id
 
 
 def bind_queue(url: str) -> str:
