@@ -128,6 +128,7 @@ class IrcListener:
         self.nick = nick
         self.lines: list[tuple[str, str, str]] = []  # (sender, target, text)
         self.sock = socket.create_connection(("127.0.0.1", port), 10)
+        self.sock.settimeout(None)  # idle for minutes is fine: wait for lines
         self._send(f"NICK {nick}")
         self._send(f"USER {nick} 0 * :listener")
         self._stop = False

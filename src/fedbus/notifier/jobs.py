@@ -132,12 +132,13 @@ async def declare_queue(connection: AbstractConnection, channel: AbstractChannel
     """The durable queue ``name`` (passively if the broker role declared it already)."""
     probe = await connection.channel()
     try:
-        return await probe.declare_queue(name, passive=True)
+        await probe.declare_queue(name, passive=True)
     except aiormq.exceptions.ChannelNotFoundEntity:
         return await channel.declare_queue(name, durable=True)
     finally:
         with contextlib.suppress(Exception):
             await probe.close()
+    return await channel.declare_queue(name, passive=True)
 
 
 JobHandler = Callable[[Job], Awaitable[None]]
