@@ -126,12 +126,15 @@ def _one(account: dict, prefix: str, vhost: str, exchange: str, dlx: str) -> dic
     read_patterns = _as_list(account, "read")
     consumer = bool(queues) or tail
 
-    own_queues = queues + ([r"amq\.gen-.*"] if tail else [])
+    # Each owned queue comes with its dead-letter queue <queue>.dlq.
+    own_queues = [f"{q}(\\.dlq)?" for q in queues] + ([r"amq\.gen-.*"] if tail else [])
     configure = _alternatives(own_queues)
+    # Consumers dead-letter with the reason by publishing a copy to <queue>.dlq
+    # through the default exchange (fedbus.consumer), hence amq.default.
     write = _alternatives(
         ([re.escape(exchange)] if publish else [])
         + own_queues
-        + ([re.escape(dlx)] if consumer else [])
+        + ([re.escape(dlx), r"amq\.default"] if consumer else [])
     )
     extra_exchanges = [re.escape(x) for x in _as_list(account, "read_exchanges")]
     read = _alternatives(own_queues + ([re.escape(exchange)] if consumer else []) + extra_exchanges)

@@ -73,7 +73,7 @@ class ConsumerConfig:
     queue: str
     bindings: tuple[str, ...]
     prefetch: int = 10
-    dead_letter: str = ""  # the queue rejected messages go to; default "<queue>.dead"
+    dead_letter: str = ""  # the queue rejected messages go to; default "<queue>.dlq" (what roles/broker declares)
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ def _consumer(name: str, t: dict[str, Any], w: str) -> ConsumerConfig:
         queue=queue,
         bindings=bindings,
         prefetch=_int(t.get("prefetch", 10), f"{w}.prefetch", 1),
-        dead_letter=_str(t.get("dead_letter", f"{queue}.dead"), f"{w}.dead_letter"),
+        dead_letter=_str(t.get("dead_letter", f"{queue}.dlq"), f"{w}.dead_letter"),
     )
 
 

@@ -61,7 +61,7 @@ def test_full_file(tmp_path: Path) -> None:
     assert cfg.relay.max_bytes == 1048576 and cfg.relay.fsync is False
     notifier = cfg.consumers["notifier"]
     assert notifier.bindings == ("org.fedoraproject.stg.#",)
-    assert notifier.prefetch == 50 and notifier.dead_letter == "notifier.dead"
+    assert notifier.prefetch == 50 and notifier.dead_letter == "notifier.dlq"
     assert cfg.source == tmp_path / "fedbus.toml"
 
 

@@ -65,14 +65,24 @@ def test_publisher_only_writes_to_the_bus_exchange():
 def test_consumer_owns_its_queues_only():
     (entry,) = users({"name": "notifier", "password": PW, "consume": ["notifier", "notifier.*"]})
     perm = entry["permissions"][0]
-    for queue in ("notifier", "notifier.email", "notifier.irc"):
+    for queue in ("notifier", "notifier.email", "notifier.irc", "notifier.dlq"):
         assert re.search(perm["configure_priv"], queue)
+        assert re.search(perm["read_priv"], queue)
+    assert re.search(perm["write_priv"], "amq.default")  # dead-letter copies
     for queue in ("mirror", "xnotifier", "amq.gen-abc"):
         assert not re.search(perm["configure_priv"], queue)
     assert re.search(perm["read_priv"], "amq.topic")
     assert re.search(perm["write_priv"], "fedbus.dlx")
     assert topic_write(entry) == "^$"
     assert entry["queues"] == ["notifier"]
+
+
+def test_owned_queue_includes_its_dead_letter_queue_only():
+    (entry,) = users({"name": "bridge", "password": PW, "consume": ["fedbus.bridge"]})
+    configure = entry["permissions"][0]["configure_priv"]
+    assert re.search(configure, "fedbus.bridge.dlq")
+    assert not re.search(configure, "fedbus.bridgeXdlq")
+    assert not re.search(configure, "fedbus.bridge.other")
 
 
 def test_tail_account_gets_server_named_queues():
