@@ -49,7 +49,12 @@ def message(target: Target, action: str, stdin_text: str) -> Encoded:
     suffix, schema = ACTIONS.get(action, (f"compose.other.{action}", c.ComposeOtherV1))
     if schema is c.ComposeOtherV1:
         data = {**data, "action": action}
-    return build(target, schema, data, suffix=suffix)
+    known = schema.body_schema["properties"]
+    body = {k: v for k, v in data.items() if k in known and k != "extra"}
+    extra = {k: v for k, v in data.items() if k not in known}
+    if extra:
+        body["extra"] = extra
+    return build(target, schema, body, suffix=suffix)
 
 
 def notify(argv: list[str], stdin_text: str, target: Target) -> int:

@@ -49,7 +49,8 @@ def test_pungi_topics(action, topic, schema):
 def test_pungi_unknown_action_keeps_the_body():
     enc = pungi.message(T, "image-build", json.dumps({"compose_id": "C-1", "x": 1}))
     assert enc.routing_key == "org.fedoraproject.stg.compose.other.image-build"
-    assert json.loads(enc.body) == {"compose_id": "C-1", "x": 1, "action": "image-build"}
+    assert json.loads(enc.body) == {"compose_id": "C-1", "action": "image-build",
+                                    "extra": {"x": 1}}
 
 
 def test_zabbix_unexpanded_macros_are_absent():

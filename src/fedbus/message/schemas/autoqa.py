@@ -22,7 +22,7 @@ class ResultCompleteV1(FedbusMessage):
 
     app = "autoqa"
     topic_pattern = "org.fedoraproject.*.autoqa.result.complete"
-    summary_template = "{outcome}: {testcase[name]} on {data[item]}"
+    summary_template = "{outcome}: {testcase[name]} (result {id})"
     url_template = "{ref_url}"
     body_schema: ClassVar[dict[str, Any]] = {
         "$schema": DRAFT,
@@ -39,7 +39,9 @@ class ResultCompleteV1(FedbusMessage):
                 "required": ["name"],
             },
             "data": {"type": "object",
-                     "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                     "description": "each value a list of strings (ResultsDB) or a string",
+                     "additionalProperties": {"type": ["array", "string"],
+                                              "items": {"type": "string"}}},
             "ref_url": {"type": ["string", "null"]},
             "note": {"type": ["string", "null"]},
             "submit_time": {"type": "string"},
@@ -66,7 +68,9 @@ class ResultCompleteV1(FedbusMessage):
     def packages(self) -> list[str]:
         """Source package names of the tested Koji builds (``name`` of ``name-ver-rel``)."""
         data = self.body.get("data") or {}
-        if "koji_build" not in (data.get("type") or []):
+        if not isinstance(data, dict) or "koji_build" not in (data.get("type") or []):
             return []
-        return sorted({item.rsplit("-", 2)[0] for item in data.get("item") or []
-                       if item.count("-") >= 2})
+        items = data.get("item") or []
+        items = [items] if isinstance(items, str) else items
+        return sorted({i.rsplit("-", 2)[0] for i in items if isinstance(i, str)
+                       and i.count("-") >= 2})

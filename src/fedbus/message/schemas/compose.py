@@ -3,8 +3,8 @@
 Pungi runs the script with the action as its only argument and a JSON object on stdin; it
 adds the compose's identity to every action (``compose_id``, ``location``, ``compose_date``,
 ``compose_type``, ``compose_respin``, ``compose_label``, ``release_short``,
-``release_version``…).  The bodies are what Pungi sent, unchanged (extra keys allowed);
-the schemas require what each action always carries.  Topic per action:
+``release_version``…).  The bodies are what Pungi sent; keys a schema does not name are
+kept under ``extra``.  The schemas require what each action always carries.  Topic per action:
 ``status-change`` → ``compose.status.change``, ``phase-start`` → ``compose.phase.start``,
 ``createiso-imagedone`` → ``compose.createiso.imagedone``, ``ostree`` →
 ``compose.ostree.commit``; any other action ``a-b`` → ``compose.other.a-b``.
@@ -34,6 +34,7 @@ _COMPOSE: dict[str, Any] = {
     "release_version": {"type": "string"},
     "release_type": {"type": "string"},
     "release_is_layered": {"type": "boolean"},
+    "extra": {"type": "object", "description": "keys Pungi sent that this schema does not name"},
 }
 
 
@@ -44,7 +45,7 @@ def _schema(description: str, props: dict[str, Any], required: list[str]) -> dic
         "type": "object",
         "properties": {**_COMPOSE, **props},
         "required": ["compose_id", *required],
-        "additionalProperties": True,
+        "additionalProperties": False,
     }
 
 
