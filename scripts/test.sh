@@ -25,10 +25,12 @@ run_pytest() { python -m pytest "$@"; }
 for layer in "${layers[@]}"; do
   case "$layer" in
     lint)
-      step "lint: yamllint, ansible-lint (production), ruff"
+      step "lint: yamllint, ansible-lint (production), ruff, docs, ansible-test sanity"
       yamllint -s .
       ansible-lint -q
       ruff check .
+      scripts/gen-role-docs.py --check
+      scripts/sanity.sh
       ;;
     unit)
       step "unit tests"
