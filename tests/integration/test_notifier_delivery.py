@@ -108,8 +108,8 @@ def test_worker_and_sender_killed_mid_stream_nothing_lost_nothing_doubled(
     total = 300
     messages = [commit("someone", f"pkg{n % users}") for n in range(total)]
     expected = Counter(f"u{n % users}@example.org" for n in range(total))
-    stack.publish(messages)
     start_all(stack, broker, vhost, "email")
+    stack.publish(messages)
     wait_for(lambda: len(smtp.accepted) >= 40, 120, "the first mails")
     stack.kill("worker")
     stack.kill("sender-email")

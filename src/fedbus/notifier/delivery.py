@@ -6,11 +6,12 @@ PING that follows the PRIVMSG); on a failure, :meth:`Ledger.release` so a retry 
 
 - ``sent`` → a redelivered or republished job is acked without sending again;
 - ``sending`` and recent → another sender has it in hand: :class:`InFlight` (the job is
-  retried later and will then find ``sent``);
-- ``sending`` and older than ``stale_after`` → the sender died between claim and result:
-  it is sent again.  That window (the SMTP ``DATA`` answer in flight while the process is
-  killed) is the only way to get a duplicate; the Message-ID header is derived from the key
-  so a mail system can still fold it.
+  put back, without counting an attempt, until that claim is decided or stale);
+- ``sending`` and older than ``stale_after`` (twice the sender's timeout: a live sender has
+  given up by then) → the sender died between claim and result: it is sent again.  That
+  window (the SMTP ``DATA`` answer in flight while the process is killed) is the only way
+  to get a duplicate; the Message-ID header is derived from the key so a mail system can
+  still fold it.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import datetime as dt
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from fedbus.notifier.jobs import Job
+from fedbus.notifier.jobs import Job, Later
 from fedbus.notifier.models import Delivery, utcnow
 from fedbus.notifier.store import Store
 
 
-class InFlight(Exception):
-    """Another sender is sending this notification right now."""
+class InFlight(Later):
+    """Another sender is sending this notification right now (or died doing it: then the
+    claim goes stale and the next try sends)."""
 
 
 class Ledger:
@@ -58,8 +60,10 @@ class Ledger:
                 return True
             if row.status == "sent":
                 return False
-            if utcnow() - row.at < self.stale_after:
-                raise InFlight(f"{job.key} is being sent by another sender")
+            age = utcnow() - row.at
+            if age < self.stale_after:
+                wait = min(5.0, (self.stale_after - age).total_seconds() + 0.5)
+                raise InFlight(f"{job.key} is being sent by another sender", wait)
             row.at = utcnow()
             return True
 

@@ -144,6 +144,15 @@ async def declare_queue(connection: AbstractConnection, channel: AbstractChannel
 JobHandler = Callable[[Job], Awaitable[None]]
 
 
+class Later(Exception):
+    """Not a failure: the job cannot be handled yet; put it back after ``delay`` seconds
+    without counting an attempt."""
+
+    def __init__(self, message: str, delay: float = 5.0) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
 class JobConsumer:
     """Consume one outbound queue with ``handler`` (see the module docstring)."""
 
@@ -247,7 +256,12 @@ class JobConsumer:
             self.counters["dead"] += 1
             log.error("job %s dead-lettered: %s", incoming.message_id, exc)
         except Exception as exc:
-            attempts = int((incoming.headers or {}).get(ATTEMPTS, 0) or 0) + 1
+            attempts = int((incoming.headers or {}).get(ATTEMPTS, 0) or 0)
+            if isinstance(exc, Later):
+                log.info("job %s: %s; again in %.1fs", incoming.message_id, exc, exc.delay)
+                await self._again(incoming, out, attempts, exc.delay)
+                return
+            attempts += 1
             if attempts >= self.max_attempts:
                 reason = f"gave up after {attempts} attempts: {exc}"
                 await dead_letter(out.default_exchange, f"{self.queue}.dlq", incoming,
@@ -260,18 +274,24 @@ class JobConsumer:
             delay = min(self.max_backoff, self.initial_backoff * 2 ** (attempts - 1))
             log.warning("job %s failed (%s: %s), attempt %d; again in %.1fs",
                         incoming.message_id, type(exc).__name__, exc, attempts, delay)  # fmt: skip
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=delay)
-            # put it back at the tail with the attempt count: the copy first, then the ack
-            headers = {**(incoming.headers or {}), ATTEMPTS: attempts}
-            await out.default_exchange.publish(
-                aio_pika.Message(incoming.body, headers=headers, message_id=incoming.message_id,
-                                 content_type=incoming.content_type,
-                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=self.queue,
-            )  # fmt: skip
-            await incoming.ack()
-            self.counters["retried"] += 1
+            await self._again(incoming, out, attempts, delay)
         else:
             await incoming.ack()
             self.counters["done"] += 1
+
+    async def _again(self, incoming: AbstractIncomingMessage, out: AbstractChannel,
+                     attempts: int, delay: float) -> None:  # fmt: skip
+        """After ``delay``, put the job back at the tail with its attempt count (the copy is
+        confirmed before the original is acked: a crash in between only duplicates it, and
+        the ledger sends a key once)."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=delay)
+        headers = {**(incoming.headers or {}), ATTEMPTS: attempts}
+        await out.default_exchange.publish(
+            aio_pika.Message(incoming.body, headers=headers, message_id=incoming.message_id,
+                             content_type=incoming.content_type,
+                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+            routing_key=self.queue,
+        )  # fmt: skip
+        await incoming.ack()
+        self.counters["retried"] += 1

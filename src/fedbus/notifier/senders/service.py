@@ -83,7 +83,8 @@ async def run_sender(
 
     store = Store.open(settings.database_url)
     transport = transport_for(kind, settings)
-    sender = Sender(Ledger(store), transport)
+    timeout = settings.email.timeout if kind == "email" else settings.irc.timeout
+    sender = Sender(Ledger(store, stale_after=2 * timeout + 5), transport)
     consumer = JobConsumer(
         urls, QUEUES[kind], sender.handle, tls=tls,
         concurrency=4 if kind == "email" else 1,
