@@ -35,11 +35,17 @@ def free_port() -> int:
 
 
 def digest(root: Path) -> dict[str, str]:
-    """Relative path → sha256 of every file (what 'converged' means)."""
+    """Relative path → sha256 of every file (what 'converged' means); rsync's staging
+    directories (``.~tmp~``) are skipped, and files vanishing under a pull are ignored."""
     out = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and ".~tmp~" not in p.parts:
-            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != ".~tmp~")
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            try:
+                out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+            except FileNotFoundError:
+                continue
     return out
 
 
