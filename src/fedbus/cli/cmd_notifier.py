@@ -35,7 +35,12 @@ def register(subparsers: Any) -> None:
     m.set_defaults(func=run_migrate)
 
     w = sub.add_parser("worker", help="match bus messages against preferences (one of many)")
-    w.add_argument("--concurrency", type=int, default=1, help="messages handled at once")
+    w.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="messages handled at once (their job publishes overlap; default 8)",
+    )
     w.set_defaults(func=_lazy("fedbus.notifier.worker", "run_cli"))
 
     s = sub.add_parser("sender", help="deliver notification jobs of one destination type")

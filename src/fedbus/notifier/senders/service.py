@@ -87,7 +87,7 @@ async def run_sender(
     sender = Sender(Ledger(store, stale_after=2 * timeout + 5), transport)
     consumer = JobConsumer(
         urls, QUEUES[kind], sender.handle, tls=tls,
-        concurrency=4 if kind == "email" else 1,
+        concurrency=8 if kind == "email" else 1,
         max_attempts=settings.email.max_attempts,
     )  # fmt: skip
     loop = asyncio.get_running_loop()

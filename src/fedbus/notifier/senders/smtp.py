@@ -40,9 +40,11 @@ def build(job: Job, sender: str) -> EmailMessage:
 
 
 class EmailSender:
+    """Sends on a small pool of kept SMTP connections (one per concurrent job)."""
+
     def __init__(self, settings: EmailSettings) -> None:
         self.settings = settings
-        self._smtp: smtplib.SMTP | None = None
+        self._idle: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
 
     def _connect(self) -> smtplib.SMTP:
@@ -56,37 +58,54 @@ class EmailSender:
             smtp.login(s.user, s.password)
         return smtp
 
+    def _take(self) -> smtplib.SMTP:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
     def send_sync(self, job: Job) -> None:
         mail = build(job, self.settings.sender)
+        for attempt in (1, 2):  # a kept connection may have been closed by the server
+            smtp = self._take()
+            try:
+                smtp.send_message(mail)
+            except smtplib.SMTPRecipientsRefused as exc:
+                self._give_back(smtp)
+                codes = [c for c, _ in exc.recipients.values()]
+                if codes and all(c >= 500 for c in codes):
+                    raise Reject(f"recipient refused: {exc.recipients}") from exc
+                raise
+            except smtplib.SMTPResponseException as exc:
+                self._give_back(smtp)
+                if exc.smtp_code >= 500:
+                    raise Reject(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+                raise
+            except (smtplib.SMTPServerDisconnected, OSError):
+                _quit(smtp)
+                if attempt == 2:
+                    raise
+            else:
+                self._give_back(smtp)
+                return
+
+    def _give_back(self, smtp: smtplib.SMTP) -> None:
         with self._lock:
-            for attempt in (1, 2):  # a kept connection may have been closed by the server
-                if self._smtp is None:
-                    self._smtp = self._connect()
-                try:
-                    self._smtp.send_message(mail)
-                    return
-                except smtplib.SMTPRecipientsRefused as exc:
-                    codes = [c for c, _ in exc.recipients.values()]
-                    if codes and all(c >= 500 for c in codes):
-                        raise Reject(f"recipient refused: {exc.recipients}") from exc
-                    raise
-                except smtplib.SMTPResponseException as exc:
-                    if exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPServerDisconnected):
-                        raise Reject(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
-                    raise
-                except (smtplib.SMTPServerDisconnected, OSError):
-                    self.close_sync()
-                    if attempt == 2:
-                        raise
+            self._idle.append(smtp)
 
     async def send(self, job: Job) -> None:
         await asyncio.to_thread(self.send_sync, job)
 
     def close_sync(self) -> None:
-        if self._smtp is not None:
-            with contextlib.suppress(Exception):
-                self._smtp.quit()
-            self._smtp = None
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for smtp in idle:
+            _quit(smtp)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.close_sync)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(Exception):
+        smtp.quit()
