@@ -48,8 +48,8 @@ class Stack:
         self.procs[name] = proc
         return proc
 
-    def worker(self) -> subprocess.Popen[bytes]:
-        return self.start("worker", "worker")
+    def worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
+        return self.start(name, "worker")
 
     def sender(self, kind: str) -> subprocess.Popen[bytes]:
         return self.start(f"sender-{kind}", "sender", "--type", kind)

@@ -80,6 +80,7 @@ class NotFound(FedbusError):
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}$", re.IGNORECASE)
 EMAIL_RE = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 NICK_RE = re.compile(r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$")
+CHANNEL_RE = re.compile(r"^#[^\s,:\x07]{1,49}$")
 PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
 TOKEN_TTL = dt.timedelta(days=2)
 
@@ -223,8 +224,8 @@ def _address(kind: str, address: str) -> str:
     address = (address or "").strip()
     if kind == "email" and not EMAIL_RE.match(address):
         raise InvalidPreference(f"email address {address!r} is not valid")
-    if kind == "irc" and not NICK_RE.match(address):
-        raise InvalidPreference(f"IRC nick {address!r} is not valid")
+    if kind == "irc" and not (NICK_RE.match(address) or CHANNEL_RE.match(address)):
+        raise InvalidPreference(f"IRC nick or #channel {address!r} is not valid")
     return address
 
 
