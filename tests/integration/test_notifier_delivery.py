@@ -188,3 +188,48 @@ def test_irc_outage_does_not_delay_email(
     with pika.BlockingConnection(pika.URLParameters(stack.amqp_url)) as conn:
         waiting = conn.channel().queue_declare("notifier.irc", passive=True).method
     assert waiting.message_count == 5
+
+
+def test_hourly_digest_capped_through_the_queues(
+    stack: Stack, smtp: SmtpServer, broker: object, vhost: str
+) -> None:
+    import asyncio
+    import datetime as dt
+
+    from fedbus.notifier.digest import Digests
+    from fedbus.notifier.jobs import JobPublisher
+
+    stack.verified("gina", "email", "gina@example.org", delivery="hourly", digest_cap=3)
+    stack.store.user("gina").add_rule("package", "tmux")
+    start_all(stack, broker, vhost, "email")
+    digest = stack.start("digest", "digest", "--interval", "1")
+    wait_for(lambda: queue_ready(broker, vhost, "notifier.digest"), 60, "the digest process")
+    stack.publish([commit("h", "tmux", summary=f"change {i}") for i in range(5)])
+    from sqlalchemy import func, select
+
+    from fedbus.notifier.models import DigestItem
+
+    def kept() -> int:
+        with stack.store.session() as s:
+            return int(s.scalar(select(func.count(DigestItem.id))) or 0)
+
+    wait_for(lambda: kept() == 5, 60, "5 digest items")
+    time.sleep(2)
+    assert smtp.messages("gina@example.org") == []  # not due yet: nothing sent at once
+
+    async def flush_later() -> int:
+        publisher = JobPublisher([stack.amqp_url])
+        try:
+            later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=2)
+            return await Digests(stack.store, publisher, "https://n.test").flush(later)
+        finally:
+            await publisher.close()
+
+    assert asyncio.run(flush_later()) == 1
+    wait_for(lambda: smtp.messages("gina@example.org"), 60, "the digest mail")
+    mail = smtp.messages("gina@example.org")[0]
+    text = mail.get_payload(decode=True).decode()
+    assert mail["Subject"] == "Your hourly Fedora digest: 5 notification(s)"
+    assert "change 4" in text and "change 0" not in text and "… and 2 more" in text
+    assert kept() == 0 and asyncio.run(flush_later()) == 0
+    assert digest.poll() is None
