@@ -33,7 +33,8 @@ from typing import Any
 from sqlalchemy import select
 
 from fedbus.notifier.models import Change, PackageRelation, User
-from fedbus.notifier.store import NAME_RE, PACKAGE_RE, Store
+from fedbus.notifier.store import Store
+from fedbus.notifier.validate import NAME_RE, PACKAGE_RE
 
 log = logging.getLogger("fedbus.notifier.pkgdb")
 ACL_RELATION = {"commit": "comaintainer", "approveacls": "comaintainer",

@@ -39,9 +39,7 @@ transaction: the matching workers reload exactly the users that changed.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -52,13 +50,8 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from fedbus.errors import FedbusError
-from fedbus.message.topic import validate_pattern
 from fedbus.notifier.models import (
-    DELIVERY_MODES,
-    DESTINATION_KINDS,
     PACKAGE_RELATIONS,
-    RULE_KINDS,
-    SEVERITIES,
     Base,
     Change,
     Destination,
@@ -67,22 +60,24 @@ from fedbus.notifier.models import (
     User,
     utcnow,
 )
-
-
-class InvalidPreference(FedbusError):
-    """A preference value that cannot be stored (the message says which and why)."""
+from fedbus.notifier.validate import (
+    PACKAGE_RE,
+    TOKEN_TTL,
+    InvalidPreference,
+    check_address,
+    check_delivery,
+    check_globs,
+    check_rule_value,
+    check_services,
+    check_severity,
+    check_user_name,
+    hash_token,
+    severity_name,
+)
 
 
 class NotFound(FedbusError):
     """No such object for this user (it does not exist, or belongs to someone else)."""
-
-
-NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}$", re.IGNORECASE)
-EMAIL_RE = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
-NICK_RE = re.compile(r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$")
-CHANNEL_RE = re.compile(r"^#[^\s,:\x07]{1,49}$")
-PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
-TOKEN_TTL = dt.timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -124,17 +119,6 @@ class UserView:
     muted_until: dt.datetime | None
 
 
-def severity_name(level: int) -> str:
-    for name, value in SEVERITIES.items():
-        if value == level:
-            return name
-    return "debug" if level <= 10 else "info"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _rule_view(r: Rule) -> RuleView:
     return RuleView(
         id=r.id,
@@ -156,85 +140,6 @@ def _dest_view(d: Destination) -> DestinationView:
 
 def _user_view(u: User) -> UserView:
     return UserView(u.id, u.name, u.paused, u.muted_until)
-
-
-def check_user_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        raise InvalidPreference(f"user name {name!r}: letters, digits, _ . - (at most 64)")
-    return name
-
-
-def _severity(value: str | int | None) -> int:
-    if value is None or value == "":
-        return 0
-    if isinstance(value, int):
-        if value < 0:
-            raise InvalidPreference(f"min_severity {value}: must be >= 0")
-        return value
-    level = SEVERITIES.get(str(value).lower())
-    if level is None:
-        raise InvalidPreference(f"min_severity {value!r}: one of {', '.join(SEVERITIES)}")
-    return level
-
-
-def _globs(values: Sequence[str] | None, what: str) -> list[str]:
-    out: list[str] = []
-    for v in values or ():
-        if not isinstance(v, str) or not v.strip():
-            raise InvalidPreference(f"{what}: {v!r} is not a non-empty string")
-        try:
-            validate_pattern(v.strip())
-        except Exception as exc:
-            raise InvalidPreference(f"{what}: {v!r}: {exc}") from exc
-        out.append(v.strip())
-    return out
-
-
-def _services(values: Sequence[str] | None) -> list[str]:
-    out = []
-    for v in values or ():
-        if not isinstance(v, str) or not re.match(r"^[a-z0-9_-]+$", v):
-            raise InvalidPreference(f"exclude_services: {v!r} is not a service name")
-        out.append(v)
-    return out
-
-
-def _rule_value(kind: str, value: str) -> str:
-    if kind not in RULE_KINDS:
-        raise InvalidPreference(f"rule kind {kind!r}: one of {', '.join(RULE_KINDS)}")
-    value = (value or "").strip()
-    if kind in ("owned_packages", "my_events"):
-        return ""
-    if not value:
-        raise InvalidPreference(f"rule kind {kind!r} needs a value")
-    if kind == "topic":
-        _globs([value], "topic")
-    elif kind == "service" and not re.match(r"^[a-z0-9_-]+$", value):
-        raise InvalidPreference(f"service {value!r}: lower-case letters, digits, _ -")
-    elif kind == "package" and not PACKAGE_RE.match(value):
-        raise InvalidPreference(f"package {value!r} is not a package name")
-    elif kind == "user":
-        check_user_name(value)
-    return value
-
-
-def _address(kind: str, address: str) -> str:
-    if kind not in DESTINATION_KINDS:
-        raise InvalidPreference(f"destination kind {kind!r}: one of {', '.join(DESTINATION_KINDS)}")
-    address = (address or "").strip()
-    if kind == "email" and not EMAIL_RE.match(address):
-        raise InvalidPreference(f"email address {address!r} is not valid")
-    if kind == "irc" and not (NICK_RE.match(address) or CHANNEL_RE.match(address)):
-        raise InvalidPreference(f"IRC nick or #channel {address!r} is not valid")
-    return address
-
-
-def _delivery(mode: str, cap: int) -> tuple[str, int]:
-    if mode not in DELIVERY_MODES:
-        raise InvalidPreference(f"delivery {mode!r}: one of {', '.join(DELIVERY_MODES)}")
-    if not isinstance(cap, int) or not 1 <= cap <= 1000:
-        raise InvalidPreference(f"digest_cap {cap!r}: an integer from 1 to 1000")
-    return mode, cap
 
 
 def make_engine(url: str) -> Engine:
@@ -389,12 +294,12 @@ class UserStore:
         rule = Rule(
             name=str(name)[:100],
             kind=kind,
-            value=_rule_value(kind, value),
+            value=check_rule_value(kind, value),
             enabled=bool(enabled),
-            min_severity=_severity(min_severity),
+            min_severity=check_severity(min_severity),
             exclude_mine=bool(exclude_mine),
-            exclude_topics=_globs(exclude_topics, "exclude_topics"),
-            exclude_services=_services(exclude_services),
+            exclude_topics=check_globs(exclude_topics, "exclude_topics"),
+            exclude_services=check_services(exclude_services),
             user_id=self.user_id,
         )
         with self._changing() as s:
@@ -416,20 +321,20 @@ class UserStore:
             rule = self._rule(s, rule_id)
             kind = changes.get("kind", rule.kind)
             if "kind" in changes or "value" in changes:
-                rule.value = _rule_value(kind, changes.get("value", rule.value))
+                rule.value = check_rule_value(kind, changes.get("value", rule.value))
                 rule.kind = kind
             if "name" in changes:
                 rule.name = str(changes["name"])[:100]
             if "enabled" in changes:
                 rule.enabled = bool(changes["enabled"])
             if "min_severity" in changes:
-                rule.min_severity = _severity(changes["min_severity"])
+                rule.min_severity = check_severity(changes["min_severity"])
             if "exclude_mine" in changes:
                 rule.exclude_mine = bool(changes["exclude_mine"])
             if "exclude_topics" in changes:
-                rule.exclude_topics = _globs(changes["exclude_topics"], "exclude_topics")
+                rule.exclude_topics = check_globs(changes["exclude_topics"], "exclude_topics")
             if "exclude_services" in changes:
-                rule.exclude_services = _services(changes["exclude_services"])
+                rule.exclude_services = check_services(changes["exclude_services"])
             if "destination_ids" in changes:
                 rule.destinations = self._dests(s, changes["destination_ids"])
             s.flush()
@@ -454,8 +359,8 @@ class UserStore:
         self, kind: str, address: str, *, delivery: str = "immediate", digest_cap: int = 50
     ) -> tuple[DestinationView, str]:
         """A new, unverified destination and its verification token (shown only now)."""
-        address = _address(kind, address)
-        mode, cap = _delivery(delivery, digest_cap)
+        address = check_address(kind, address)
+        mode, cap = check_delivery(delivery, digest_cap)
         token = secrets.token_urlsafe(24)
         with self._changing() as s:
             taken = s.scalar(
@@ -507,7 +412,7 @@ class UserStore:
     ) -> DestinationView:
         with self._changing() as s:
             dest = self._dest(s, dest_id)
-            dest.delivery, dest.digest_cap = _delivery(
+            dest.delivery, dest.digest_cap = check_delivery(
                 delivery, dest.digest_cap if digest_cap is None else digest_cap
             )
             return _dest_view(dest)
