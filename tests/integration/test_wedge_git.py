@@ -27,7 +27,7 @@ def repos(tmp_path: Path) -> tuple[Path, Path, Path]:
     git(tmp_path, "init", "-q", "--bare", "-b", "rawhide", str(bare))
     git(bare, "config", "fedbus.url", "https://src.example.org/{namespace}/{repo}/c/{rev}")
     hook = bare / "hooks" / "post-receive"
-    hook.write_text(f"#!/bin/sh\nexec {FEDBUS} wedge --spool {spool} git-post-receive\n")
+    hook.write_text(f"#!/bin/sh\nexec {FEDBUS}-wedge --spool {spool} git-post-receive\n")
     hook.chmod(0o755)
     work = tmp_path / "work"
     git(tmp_path, "clone", "-q", str(bare), str(work))

@@ -29,7 +29,7 @@ COMPOSE: dict[str, Any] = {  # what pungi.notifier.PungiNotifier._update_args ad
 def script(tmp_path: Path) -> Path:
     """The wrapper roles/wedges installs as Pungi's notification_script."""
     path = tmp_path / "fedbus-pungi-notify"
-    path.write_text(f'#!/bin/sh\nexec {FEDBUS} wedge pungi-notify "$@"\n')
+    path.write_text(f'#!/bin/sh\nexec {FEDBUS}-wedge pungi-notify "$@"\n')
     path.chmod(0o755)
     return path
 

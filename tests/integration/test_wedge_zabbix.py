@@ -46,7 +46,7 @@ def expand(params: list[str], macros: dict[str, str]) -> list[str]:
 
 def alert(spool: Path, args: list[str]) -> subprocess.CompletedProcess:
     script = spool.parent / "fedbus-zabbix-alert"
-    script.write_text(f'#!/bin/sh\nexec {FEDBUS} wedge zabbix-alert "$@"\n')
+    script.write_text(f'#!/bin/sh\nexec {FEDBUS}-wedge zabbix-alert "$@"\n')
     script.chmod(0o755)
     return subprocess.run([str(script), *args], capture_output=True, text=True,
                           env={**os.environ, "FEDBUS_SPOOL": str(spool)})
