@@ -114,7 +114,7 @@ class _Bound:
         chosen = [by_id[i] for i in rule.destination_ids if i in by_id]
         if not rule.destination_ids:
             chosen = list(user.entry.destinations)
-        self.dests = tuple((d.id, d) for d in chosen)
+        self.dests = tuple(chosen)  # shared DestinationEntry objects: merged on their id()
 
 
 class _User:
@@ -267,7 +267,7 @@ class Index:
         found = self.candidates(facts)
         if not found:
             return []
-        merged: dict[int, Match] = {}  # destination ids are unique across users
+        merged: dict[int, Match] = {}
         # a rule sits in one bucket, except owned_packages rules (one per package): only a
         # message naming several packages can reach a rule twice
         seen: set[int] | None = set() if len(facts.packages) > 1 else None
@@ -292,10 +292,11 @@ class Index:
                     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
                 if b.muted_until > now:
                     continue
-            for dest_id, dest in b.dests:
-                m = merged.get(dest_id)
+            for dest in b.dests:
+                key = id(dest)  # one object per destination: no need to read it here
+                m = merged.get(key)
                 if m is None:
-                    merged[dest_id] = Match(b.uid, b.uname, dest, [rule_id])
+                    merged[key] = Match(b.uid, b.uname, dest, [rule_id])
                 else:
                     m.rule_ids.append(rule_id)
         return list(merged.values())
