@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fedbus.notifier.jobs import Job, Later
@@ -36,7 +36,7 @@ class Ledger:
         self.store = store
         self.stale_after = dt.timedelta(seconds=stale_after)
 
-    def _where(self, job: Job) -> tuple[object, ...]:
+    def _where(self, job: Job) -> tuple[ColumnElement[bool], ...]:
         return (
             Delivery.message_id == job.message_id[:64],
             Delivery.user_id == job.user_id,

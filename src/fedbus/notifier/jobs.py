@@ -256,7 +256,8 @@ class JobConsumer:
             self.counters["dead"] += 1
             log.error("job %s dead-lettered: %s", incoming.message_id, exc)
         except Exception as exc:
-            attempts = int((incoming.headers or {}).get(ATTEMPTS, 0) or 0)
+            raw = (incoming.headers or {}).get(ATTEMPTS, 0)
+            attempts = raw if isinstance(raw, int) else 0
             if isinstance(exc, Later):
                 log.info("job %s: %s; again in %.1fs", incoming.message_id, exc, exc.delay)
                 await self._again(incoming, out, attempts, exc.delay)

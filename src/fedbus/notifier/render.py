@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fedora_messaging.message import Message
@@ -25,7 +26,7 @@ def is_commit(topic: str) -> bool:
     return topic.endswith(".git.receive")
 
 
-def _commit_subject(body: dict[str, Any], summary: str) -> str:
+def _commit_subject(body: Mapping[str, Any], summary: str) -> str:
     commit = body.get("commit") if isinstance(body, dict) else None
     if not isinstance(commit, dict):
         return summary

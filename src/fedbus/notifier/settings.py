@@ -101,7 +101,7 @@ def _secret(t: Mapping[str, Any], base: Path, where: str) -> str:
     name = _typed(t, "password_file", str, "", where)
     if not name:
         return ""
-    path = base / name
+    path = base / str(name)
     try:
         return path.read_text().strip()
     except OSError as exc:
