@@ -169,3 +169,31 @@ def test_digest_composition_is_capped_and_repeatable(store: Store) -> None:
     assert "summary 4" in first.text and "summary 0" not in first.text
     digests.done(dest.id, int(first.message_id[7:]), now)
     assert digests.compose(dest.id) is None
+
+
+def test_facts_through_accessors_of_any_schema() -> None:
+    from fedora_messaging.message import Message
+
+    from fedbus.notifier.facts import facts_of, summary_of
+
+    class Broken(Message):
+        @property
+        def usernames(self) -> list[str]:
+            raise KeyError("owner")
+
+        @property
+        def packages(self) -> list[str]:
+            return ["kernel", "kernel", "", 3]  # type: ignore[list-item]
+
+    from fedora_messaging import message as fm
+
+    fm._schema_name_to_class["test.broken"] = Broken  # as an installed package's entry point
+    fm._class_to_schema_name[Broken] = "test.broken"
+    m = Broken(topic="org.fedoraproject.prod.koji.build.state.change", body={})
+    f = facts_of(m)
+    assert f.usernames == () and f.packages == ("kernel",) and f.services == {"koji"}
+    assert summary_of(m)  # the base class's summary, or the topic: never empty
+    body = {"agent": "carol", "commit": {"repo": "kernel", "namespace": "rpms"}}
+    g = facts_of(CommitV1(topic="org.fedoraproject.prod.git.receive", body=body))
+    assert g.agent == "carol" and g.usernames == ("carol",) and g.packages == ("kernel",)
+    assert g.services == {"git"}
