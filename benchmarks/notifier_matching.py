@@ -231,7 +231,11 @@ def main() -> int:
         f"\nGoals: ≥20,000 msg/s at the largest size → **{big['rate']:,.0f}** "
         f"({'met' if big['rate'] >= 20000 else 'NOT met'}); time per message at the largest "
         f"size ≤1.5x the smallest → **{big['per_msg'] / base:.2f}x** "
-        f"({'met' if big['per_msg'] / base <= 1.5 else 'NOT met'}).  Index and naive gave "
+        f"({'met' if big['per_msg'] / base <= 1.5 else 'NOT met'}); the same from the "
+        f"median rounds: **{rows[0]['median_rate'] / big['median_rate']:.2f}x**.  The work per "
+        "message is the same at every size (notifications/msg); what grows is the time each "
+        "bucket and rule takes to reach from memory: the 1k index fits in the CPU caches, the "
+        "100k one (hundreds of MB of Python objects) does not.  Index and naive gave "
         "the same notifications on every sampled message (checked in the run).\n"
     )
     body = (
