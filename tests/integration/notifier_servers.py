@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import shutil
@@ -45,6 +46,8 @@ class _Handler:
         self.server = server
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        if self.server.delay:
+            await asyncio.sleep(self.server.delay)
         with self.server.lock:
             if self.server.failures:
                 self.server.failures -= 1
@@ -63,6 +66,7 @@ class SmtpServer:
         self.failures = 0
         self.refused = 0
         self.failure_reply = "451 try again later"
+        self.delay = 0.0  # seconds before answering DATA (a slow MTA)
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
     def start(self) -> SmtpServer:
