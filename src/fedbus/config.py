@@ -73,7 +73,8 @@ class ConsumerConfig:
     queue: str
     bindings: tuple[str, ...]
     prefetch: int = 10
-    dead_letter: str = ""  # the queue rejected messages go to; default "<queue>.dlq" (what roles/broker declares)
+    # The queue rejected messages go to; default "<queue>.dlq" (what roles/broker declares).
+    dead_letter: str = ""
 
 
 @dataclass(frozen=True)
