@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
 . scripts/env.sh
-version=$(ansible --version | head -1 | sed -E 's/.*core ([0-9.]+).*/\1/')
+version=$(python -c 'import ansible.release as r; print(r.__version__)')
 cache=~/.ansible/test/cache
 mkdir -p "$cache"
 for v in 24.0 24.2 24.3.1 25.0 25.0.1 25.1.1 25.2 25.3; do
