@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the controller needs for the tests and the local bus:
-# rabbitmq-server (the integration tests' broker), debootstrap (base image).
+# rabbitmq-server (the integration tests' broker), debootstrap (base image),
+# rsync and git (mirror and wedge tests), ngircd and postgresql (notifier tests:
+# a real IRC server, a throw-away PostgreSQL cluster), chromium and its driver
+# (the notifier's browser test).
 # Idempotent: refreshes the package lists and installs only when one is missing.
 set -euo pipefail
 need=()
-for pkg in rabbitmq-server debootstrap; do
+for pkg in rabbitmq-server debootstrap rsync git ngircd postgresql chromium chromium-driver; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -37,10 +37,10 @@ for layer in "${layers[@]}"; do
       run_pytest tests/unit -q
       ;;
     integration)
-      step "integration tests (real RabbitMQ: scripts/host-rabbitmq.sh)"
+      step "integration tests (real RabbitMQ, SMTP, IRC, PostgreSQL, rsync, git; headless Chromium)"
       scripts/host-rabbitmq.sh start
       eval "$(scripts/host-rabbitmq.sh env)"
-      run_pytest tests/integration -q
+      run_pytest tests/integration tests/browser -q
       ;;
     molecule)
       step "molecule scenarios (local base image: scripts/build-image.sh)"
