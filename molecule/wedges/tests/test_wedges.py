@@ -87,12 +87,13 @@ def test_git_push_publishes_each_new_commit(host, channel):
     if host.backend.host != "wedges-git":
         pytest.skip("git host only")
     q = queue_for(channel, f"{PREFIX}.git.#")
+    branch = f"rawhide-{int(time.time())}"  # fresh branches: the scenario may be verified twice
     script = (
         "set -e; rm -rf /tmp/wc; git clone -q /srv/git/rpms/python-fedbus.git /tmp/wc; cd /tmp/wc;"
         " git config user.name 'Alice Example'; git config user.email alice@example.org;"
-        " git checkout -q -b rawhide; echo 'Name: python-fedbus' > python-fedbus.spec;"
+        f" git checkout -q -b {branch}; echo 'Name: python-fedbus' > python-fedbus.spec;"
         " git add .; git commit -qm 'Initial import'; echo 'Version: 0.1' >> python-fedbus.spec;"
-        " git commit -qam 'Update to 0.1'; git push -q origin rawhide rawhide:f43 2>&1")
+        f" git commit -qam 'Update to 0.1'; git push -q origin {branch} {branch}:{branch}-f43 2>&1")
     push = host.run("runuser -u git -- sh -c %s", script)
     assert push.rc == 0, push.stdout + push.stderr
     assert "2 commit message(s) queued" in push.stdout
