@@ -30,6 +30,12 @@ The local bus is up.
   Prometheus:         http://${ip}:15692/metrics
   Publish a test message with pika from the venv:
     .venv/bin/python -c "import pika; c=pika.BlockingConnection(pika.URLParameters('amqp://fedbus-admin:${admin_pw}@${ip}:5672/local')); ch=c.channel(); ch.confirm_delivery(); ch.basic_publish('amq.topic','org.fedoraproject.local.bus.canary',b'{}'); print('confirmed')"
+  Follow the bus:     .venv/bin/fedbus tail --url 'amqp://fedbus-admin:${admin_pw}@${ip}:5672/local'
   Accounts and passwords: ansible-vault view inventories/local/group_vars/all/vault.yml
   Tear down: make down
 INFO
+if docker inspect fedbus-notifier >/dev/null 2>&1; then
+  web_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' fedbus-notifier)
+  web_pw=$(printf '%s\n' "$secrets" | awk '/^vault_notifier_local_admin_password:/ {print $2}')
+  echo "  Notification server: http://${web_ip}:8080/   (local login: admin / ${web_pw})"
+fi
