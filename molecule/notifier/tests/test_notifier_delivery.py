@@ -148,9 +148,10 @@ def test_koji_build_and_git_push_reach_mailbox_and_irc(watcher, mta, irc, secret
     started = time.monotonic()
     publish("koji", pw["koji"], ca_file, [koji_build("kernel", release)])
     publish("git", pw["git"], ca_file, [commit("jdoe", "kernel", f"Bump {RUN}")])
-    wait(lambda: sum(release in s for s in subjects(mta)) == 1
-         and sum(f"Bump {RUN}" in s for s in subjects(mta)) == 1, 60, "both mails")
-    wait(lambda: sum(release in x for x in irc.lines) == 1
+    wait(lambda: sum(s.endswith(f"-{release}") for s in subjects(mta)) == 1
+         and sum(s.startswith("Subject: [rpms/kernel]") and f"Bump {RUN}" in s
+                 for s in subjects(mta)) == 1, 60, "both mails")
+    wait(lambda: sum(f"-{release}" in x for x in irc.lines) == 1
          and sum(f"Bump {RUN}" in x for x in irc.lines) == 1, 60, "both IRC lines")
     elapsed = time.monotonic() - started
     print(f"publish -> mailbox and IRC: {elapsed:.1f} s")
@@ -170,12 +171,12 @@ def test_workers_stopped_mid_stream_nothing_lost_nothing_doubled(host, watcher, 
 
     def all_there() -> bool:
         s = subjects(mta)
-        return all(any(r in x for x in s) for r in releases) and \
-            all(any(r in x for x in irc.lines) for r in releases)
+        return all(any(x.endswith(f"-{r}") for x in s) for r in releases) and \
+            all(any(f"-{r}" in x for x in irc.lines) for r in releases)
 
     wait(all_there, 90, "all 20 builds in the mailbox and on IRC")
     time.sleep(3)  # a duplicate would show up now
     s = subjects(mta)
     for r in releases:
-        assert sum(r in x for x in s) == 1, f"mail for {r}: {sum(r in x for x in s)}"
-        assert sum(r in x for x in irc.lines) == 1, f"IRC for {r}"
+        assert sum(x.endswith(f"-{r}") for x in s) == 1, f"mail for {r}"
+        assert sum(f"-{r}" in x for x in irc.lines) == 1, f"IRC for {r}"
