@@ -26,8 +26,9 @@ testinfra_hosts = ["notifier-server"]
 
 PREFIX = "org.fedoraproject.local"
 MAILBOX = "/var/mail/watcher"
-NICK = "watchernick"
 RUN = uuid.uuid4().hex[:6]
+NICK = f"watch{RUN}"
+USER = f"watcher{RUN}"  # a new user each run: the verify step may be rerun
 
 
 class Irc:
@@ -115,21 +116,23 @@ def irc():
 @pytest.fixture(scope="module")
 def watcher(host, mta, irc) -> dict:
     """User `watcher`: an email and an IRC destination, verified with the tokens they got."""
-    status, email = api(host, "POST", "/api/v1/destinations", "watcher",
+    before = mta.run(f"cat {MAILBOX}").stdout.count("enter this code:")
+    status, email = api(host, "POST", "/api/v1/destinations", USER,
                         {"kind": "email", "address": "watcher@example.org"})
     assert status == 201 and email["token_sent"], email
-    status, nick = api(host, "POST", "/api/v1/destinations", "watcher",
+    status, nick = api(host, "POST", "/api/v1/destinations", USER,
                        {"kind": "irc", "address": NICK})
     assert status == 201 and nick["token_sent"], nick
-    wait(lambda: "enter this code:" in mta.run(f"cat {MAILBOX}").stdout, 60, "the token mail")
-    mail_token = re.search(r"enter this code: (\S+)", mta.check_output(f"cat {MAILBOX}"))[1]
+    wait(lambda: mta.run(f"cat {MAILBOX}").stdout.count("enter this code:") > before, 60,
+         "the token mail")
+    mail_token = re.findall(r"enter this code: (\S+)", mta.check_output(f"cat {MAILBOX}"))[-1]
     wait(lambda: any("with code" in line for line in irc.lines), 60, "the token on IRC")
     irc_token = re.search(r"with code (\S+)", next(x for x in irc.lines if "with code" in x))[1]
     for dest, token in ((email, mail_token), (nick, irc_token)):
-        status, out = api(host, "POST", f"/api/v1/destinations/{dest['id']}/verify", "watcher",
+        status, out = api(host, "POST", f"/api/v1/destinations/{dest['id']}/verify", USER,
                           {"token": token})
         assert status == 200 and out == {"verified": True}
-    status, rule = api(host, "POST", "/api/v1/rules", "watcher",
+    status, rule = api(host, "POST", "/api/v1/rules", USER,
                        {"kind": "package", "value": "kernel", "name": "kernel"})
     assert status == 201
     time.sleep(3)  # the workers reload changed preferences every 2 s
