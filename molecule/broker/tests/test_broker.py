@@ -15,9 +15,9 @@ import pika.exceptions
 import pytest
 from bus_testlib import container_ip
 
-testinfra_hosts = ["fedbus-broker"]
+testinfra_hosts = ["broker-rabbitmq"]
 
-BROKER = "fedbus-broker"
+BROKER = "broker-rabbitmq"
 VHOST = "local"
 PREFIX = "org.fedoraproject.local"
 
