@@ -38,8 +38,15 @@ def default_token_sender(store: Store, base_url: str, config_path: str | None) -
 
         urls, tls, _prefix = amqp_settings(config_path)
         me = store.user(user)
-        verify.send_verification(urls, tls, user_id=me.user_id, user=user, destination=dest,
-                                 token=token, base_url=base_url)
+        verify.send_verification(
+            urls,
+            tls,
+            user_id=me.user_id,
+            user=user,
+            destination=dest,
+            token=token,
+            base_url=base_url,
+        )
 
     return send
 
@@ -69,7 +76,8 @@ def create_app(
     app.config["FEDBUS_STORE"] = store
     app.config["FEDBUS_ACCOUNTS"] = Accounts(store.engine)
     app.config["FEDBUS_SEND_TOKEN"] = send_token or default_token_sender(
-        store, settings.base_url, amqp_config)
+        store, settings.base_url, amqp_config
+    )
     csrf = CSRFProtect(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
