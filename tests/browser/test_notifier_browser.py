@@ -8,7 +8,7 @@ kernel and see it act: the mail arrives and the rules page lists the notificatio
 Screenshots go to tests/output/ on each run (docs/screenshots/notifier-rules.png is written
 when missing or with FEDBUS_UPDATE_SCREENSHOTS=1).
 
-Needs ``chromium`` and ``chromium-driver`` (scripts/host-deps-browser.sh); skipped otherwise.
+Needs ``chromium`` and ``chromium-driver`` (scripts/host-deps.sh installs them); skipped otherwise.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ pytestmark = [
     pytest.mark.timeout(300),
     pytest.mark.skipif(not (CHROMIUM and DRIVER),
                        reason="chromium and chromium-driver are not installed "
-                              "(run scripts/host-deps-browser.sh)"),
+                              "(run scripts/host-deps.sh)"),
 ]
 
 
