@@ -61,7 +61,9 @@ def drain(channel, queue: str, count: int, timeout: float = 60.0) -> list:
 
 def publish(host, topic: str, body: dict):
     cmd = host.run(
-        "runuser -u fedbus -- fedbus publish %s --json %s", topic, json.dumps(body)
+        "runuser -u fedbus -- fedbus publish %s --schema base.message --json %s",
+        topic,
+        json.dumps(body),
     )
     assert cmd.rc == 0, cmd.stderr
     return cmd.stdout.strip()
@@ -87,7 +89,7 @@ def test_config_is_not_world_readable(host):
 
 
 def test_published_message_reaches_the_broker(host, admin_channel):
-    topic = f"{PREFIX}.git.receive"
+    topic = f"{PREFIX}.git.relay.probe"
     queue = bound_queue(admin_channel, topic)
     message_id = publish(host, topic, {"probe": "relay-up"})
     ((routing_key, props, body),) = drain(admin_channel, queue, 1)
@@ -99,7 +101,7 @@ def test_published_message_reaches_the_broker(host, admin_channel):
 
 
 def test_broker_outage_loses_nothing_and_keeps_order(host, tls_context, secrets):
-    topic = f"{PREFIX}.git.outage"
+    topic = f"{PREFIX}.git.relay.outage"
     queue = "relay-test-outage"
     conn = admin_connection(tls_context, secrets)
     ch = conn.channel()
@@ -132,7 +134,7 @@ def test_broker_outage_loses_nothing_and_keeps_order(host, tls_context, secrets)
 
 def test_foreign_topic_is_buried_not_lost(host):
     """The git account may not publish buildsys topics: the relay keeps the message aside."""
-    publish(host, f"{PREFIX}.buildsys.build.state.change", {"forged": True})
+    publish(host, f"{PREFIX}.buildsys.relay.forged", {"forged": True})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = host.run("runuser -u fedbus -- fedbus relay status")
