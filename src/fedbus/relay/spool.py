@@ -128,6 +128,7 @@ class Spool:
             self._db.execute(f"PRAGMA wal_autocheckpoint = {1000 if reader else 100_000}")
             if not self._has_schema():
                 self._db.executescript(_SCHEMA)
+            self._share_files()
             if not reader:
                 # SQLite's own busy handler sleeps 1 ms at least; a writer retries itself
                 # after a few microseconds instead (see _retry): the relay's transactions
@@ -135,6 +136,21 @@ class Spool:
                 self._db.execute("PRAGMA busy_timeout = 0")
         except (OSError, sqlite3.Error) as exc:
             raise SpoolError(f"cannot open spool {self.directory}: {exc}") from exc
+
+    def _share_files(self) -> None:
+        """Make the database files group-writable, whoever created them and whatever umask.
+
+        The services' users (git, apache, pungi …) write the spool through its group (the
+        directory is setgid); SQLite gives the -wal/-shm files the database file's mode.
+        """
+        for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
+            path = self.directory / name
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            if st.st_uid == os.geteuid() and st.st_mode & 0o060 != 0o060:
+                path.chmod((st.st_mode | 0o060) & 0o7777)
 
     def _enable_wal(self) -> None:
         # Switching to WAL needs a moment alone with the file; several processes opening a

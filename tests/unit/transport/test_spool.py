@@ -120,3 +120,16 @@ def test_sigkill_of_a_writer_leaves_a_consistent_prefix(tmp_path):
     assert bodies == list(range(len(bodies))) and len(bodies) > 500
     assert spool.totals()[0] == len(bodies)
     put(spool, -1)  # still writable
+
+
+def test_database_files_are_group_writable_whatever_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        Spool(tmp_path)
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "spool.sqlite3").stat().st_mode)
+    assert mode & 0o060 == 0o060, oct(mode)
