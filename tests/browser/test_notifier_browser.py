@@ -47,6 +47,17 @@ pytestmark = [
 ]
 
 
+
+def submit(b: object, by: str, selector: str) -> None:
+    """Click a submit button and wait until the browser has loaded the next page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = b.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    b.find_element(by, selector).click()  # type: ignore[attr-defined]
+    WebDriverWait(b, 30).until(expected_conditions.staleness_of(page))
+
 def koji_build(name: str, owner: str) -> Any:
     from koji_fedoramessaging_messages.build import BuildStateChangeV1
 
@@ -142,13 +153,13 @@ def test_login_add_rule_and_see_it_act_on_the_next_message(
     assert b.current_url.startswith(f"{base}/login")
     b.find_element(By.NAME, "username").send_keys("alice")
     b.find_element(By.NAME, "password").send_keys(PASSWORD)
-    b.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
+    submit(b, By.CSS_SELECTOR, "#login button[type=submit]")
     assert b.current_url == f"{base}/settings/destinations"
     assert b.find_element(By.ID, "who").text.startswith("alice")
 
     # 2. an email destination, verified from the link in the mail it receives
     b.find_element(By.NAME, "address").send_keys("alice@example.org")
-    b.find_element(By.CSS_SELECTOR, "#destination-form button[type=submit]").click()
+    submit(b, By.CSS_SELECTOR, "#destination-form button[type=submit]")
     assert "verification token was sent" in b.page_source
     wait_for(lambda: smtp.messages("alice@example.org"), 30, "the verification mail")
     text = smtp.messages("alice@example.org")[0].get_payload(decode=True).decode()
@@ -156,14 +167,14 @@ def test_login_add_rule_and_see_it_act_on_the_next_message(
                      text)
     assert link, text
     b.get(base + link.group(1))
-    b.find_element(By.CSS_SELECTOR, "#verify-form button[type=submit]").click()
+    submit(b, By.CSS_SELECTOR, "#verify-form button[type=submit]")
     assert "Verified." in b.page_source
 
     # 3. the Koji wedge's "notifications for this package" link pre-fills the rule
     b.get(f"{base}/settings/packages/kernel")
     assert b.find_element(By.NAME, "value").get_attribute("value") == "kernel"
     assert b.find_element(By.NAME, "kind").get_attribute("value") == "package"
-    b.find_element(By.ID, "save-rule").click()
+    submit(b, By.ID, "save-rule")
     rows = b.find_elements(By.CSS_SELECTOR, "#rules tr.rule")
     assert len(rows) == 1 and "kernel" in rows[0].text
     (rule,) = stack.store.user("alice").list_rules()
