@@ -281,6 +281,23 @@ def resolve_path(
     return DEFAULT_PATH, False
 
 
+def read_toml(file: Path) -> dict[str, Any]:
+    """The TOML table in ``file``; ConfigError (one line) when unreadable or not TOML.
+
+    A missing file raises FileNotFoundError: the caller decides whether defaults apply.
+    """
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from exc
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{file.name}: not valid TOML: {exc}") from exc
+
+
 def load(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -291,17 +308,11 @@ def load(
     ``missing_ok`` returns the defaults (environment ``local``) instead of failing."""
     file, explicit = resolve_path(path, environ)
     try:
-        raw = file.read_bytes()
+        data = read_toml(file)
     except FileNotFoundError as exc:
         if missing_ok and not explicit:
             return Config()
         raise ConfigError(f"{file}: no such file (set -c FILE or ${ENV_VAR})") from exc
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from exc
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{file.name}: not valid TOML: {exc}") from exc
     cfg = parse(data, file.name, file.parent)
     return Config(**{**cfg.__dict__, "source": file})
 

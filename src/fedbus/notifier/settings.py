@@ -27,7 +27,6 @@ Unknown keys are errors (one line naming the key).
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from fedbus.config import read_toml
 from fedbus.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/fedbus/notifier.toml")
@@ -172,17 +172,11 @@ def load(
     explicit = path or os.environ.get(ENV_VAR)
     file = Path(explicit) if explicit else DEFAULT_PATH
     try:
-        raw = file.read_bytes()
+        data = read_toml(file)
     except FileNotFoundError as exc:
         if missing_ok and not explicit:
             return NotifierSettings()
         raise ConfigError(f"{file}: no such file (set --settings FILE or ${ENV_VAR})") from exc
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from exc
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{file.name}: not valid TOML: {exc}") from exc
     settings = parse(data, file.name, file.parent)
     return NotifierSettings(**{**settings.__dict__, "source": file})
 
