@@ -44,6 +44,13 @@ options:
     description: The exchange consumers may publish dead letters to.
     type: str
     default: fedbus.dlx
+  publish_for_all:
+    description:
+      - Topic globs (relative to O(prefix)) that every account allowed to publish may also
+        publish, for example C(bus.canary.sent), the canary of C(playbooks/verify.yml).
+    type: list
+    elements: str
+    default: []
 """
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
@@ -101,7 +108,9 @@ def _as_list(account: dict, key: str) -> list:
     return value
 
 
-def _one(account: dict, prefix: str, vhost: str, exchange: str, dlx: str) -> dict:
+def _one(
+    account: dict, prefix: str, vhost: str, exchange: str, dlx: str, for_all: list[str]
+) -> dict:
     name = account.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         raise AnsibleFilterError(
@@ -120,7 +129,10 @@ def _one(account: dict, prefix: str, vhost: str, exchange: str, dlx: str) -> dic
     if bad_tags:
         raise AnsibleFilterError(f"account {name!r}: unknown tags {sorted(bad_tags)}")
 
-    publish = [topic_glob_to_regex(prefix, p) for p in _as_list(account, "publish")]
+    own_publish = _as_list(account, "publish")
+    # The canary (and whatever else every publisher may send) comes with any publish right.
+    publish_globs = own_publish + [p for p in for_all if p not in own_publish] if own_publish else []
+    publish = [topic_glob_to_regex(prefix, p) for p in publish_globs]
     queues = [queue_glob_to_regex(q) for q in _as_list(account, "consume")]
     tail = bool(account.get("tail", False))
     read_patterns = _as_list(account, "read")
@@ -162,15 +174,25 @@ def _one(account: dict, prefix: str, vhost: str, exchange: str, dlx: str) -> dic
     }
 
 
-def broker_users(accounts, prefix, vhost, exchange="amq.topic", dead_letter_exchange="fedbus.dlx"):
+def broker_users(
+    accounts,
+    prefix,
+    vhost,
+    exchange="amq.topic",
+    dead_letter_exchange="fedbus.dlx",
+    publish_for_all=None,
+):
     if not isinstance(accounts, list):
         raise AnsibleFilterError("the accounts table must be a list of accounts")
+    for_all = list(publish_for_all or [])
+    if not all(isinstance(p, str) for p in for_all):
+        raise AnsibleFilterError("publish_for_all must be a list of topic globs")
     seen: set[str] = set()
     result = []
     for account in accounts:
         if not isinstance(account, dict):
             raise AnsibleFilterError(f"account {account!r}: expected a mapping")
-        entry = _one(account, prefix, vhost, exchange, dead_letter_exchange)
+        entry = _one(account, prefix, vhost, exchange, dead_letter_exchange, for_all)
         if entry["user"] in seen:
             raise AnsibleFilterError(
                 f"account {entry['user']!r} appears twice in the accounts table"

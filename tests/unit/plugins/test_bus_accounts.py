@@ -120,3 +120,32 @@ def test_bad_accounts_fail_with_a_clear_message(account, message):
 def test_duplicate_accounts_fail():
     with pytest.raises(AnsibleFilterError, match="appears twice"):
         users({"name": "a", "password": PW}, {"name": "a", "password": PW})
+
+
+def test_publish_for_all_adds_the_canary_to_publishers_only():
+    koji, operator = bus_accounts.broker_users(
+        [
+            {"name": "koji", "password": PW, "publish": ["buildsys.#"]},
+            {"name": "operator", "password": PW, "tail": True},
+        ],
+        PREFIX,
+        "prod",
+        publish_for_all=["bus.canary.sent"],
+    )
+    write = topic_write(koji)
+    assert re.search(write, "org.fedoraproject.prod.bus.canary.sent")
+    assert re.search(write, "org.fedoraproject.prod.buildsys.tag")
+    assert not re.search(write, "org.fedoraproject.prod.bus.queue.created")
+    assert not re.search(write, "org.fedoraproject.prod.git.receive")
+    # An account that publishes nothing gets no canary right either.
+    assert topic_write(operator) == "^$"
+
+
+def test_publish_for_all_must_be_topic_globs():
+    with pytest.raises(AnsibleFilterError, match="publish_for_all"):
+        bus_accounts.broker_users(
+            [{"name": "koji", "password": PW, "publish": ["buildsys.#"]}],
+            PREFIX,
+            "prod",
+            publish_for_all=[3],
+        )
