@@ -16,6 +16,7 @@ fi
 
 scripts/build-image.sh >/dev/null
 ansible-playbook -i "$inventory" playbooks/local_containers.yml
+ansible-playbook -i "$inventory" playbooks/local_stand_ins.yml
 ansible-playbook -i "$inventory" playbooks/site.yml
 
 ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' fedbus-broker)
@@ -28,9 +29,15 @@ The local bus is up.
   Broker (AMQPS):     amqps://${ip}:5671/local   (CA: ${FEDBUS_PKI_DIR}/local/ca.pem, name fedbus-broker)
   Management UI/API:  https://${ip}:15671/   (user fedbus-admin, same password)
   Prometheus:         http://${ip}:15692/metrics
-  Publish a test message with pika from the venv:
-    .venv/bin/python -c "import pika; c=pika.BlockingConnection(pika.URLParameters('amqp://fedbus-admin:${admin_pw}@${ip}:5672/local')); ch=c.channel(); ch.confirm_delivery(); ch.basic_publish('amq.topic','org.fedoraproject.local.bus.canary',b'{}'); print('confirmed')"
   Follow the bus:     .venv/bin/fedbus tail --url 'amqp://fedbus-admin:${admin_pw}@${ip}:5672/local'
+  Publish a test message (validated against the catalog, confirmed by the broker):
+    .venv/bin/fedbus publish org.fedoraproject.local.bus.canary.sent --direct \
+      --url 'amqp://fedbus-admin:${admin_pw}@${ip}:5672/local' \
+      --json '{"origin": "me", "nonce": "hello", "sent_at": "2026-11-30T00:00:00+00:00"}'
+  Or through a service host's relay, as the services do:
+    docker exec fedbus-git /opt/fedbus/venv/bin/fedbus publish org.fedoraproject.local.bus.canary.sent \
+      --json '{"origin": "fedbus-git", "nonce": "hi", "sent_at": "2026-11-30T00:00:00+00:00"}'
+  Check the whole bus (a canary through every relay): . scripts/env.sh && ansible-playbook -i ${inventory} playbooks/verify.yml
   Accounts and passwords: ansible-vault view inventories/local/group_vars/all/vault.yml
   Tear down: make down
 INFO
@@ -38,4 +45,5 @@ if docker inspect fedbus-notifier >/dev/null 2>&1; then
   web_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' fedbus-notifier)
   web_pw=$(printf '%s\n' "$secrets" | awk '/^vault_notifier_local_admin_password:/ {print $2}')
   echo "  Notification server: http://${web_ip}:8080/   (local login: admin / ${web_pw})"
+  echo "  Mail it sent:       docker exec fedbus-infra cat /var/mail/watcher   (IRC: ngircd on fedbus-infra:6667)"
 fi

@@ -1,0 +1,212 @@
+"""End-to-end helpers of the scenarios that run the seed's use cases: an IRC client on
+the real IRC server, the notifier's REST API called on its host, Koji's callbacks fired
+through koji's plugin machinery, a git push, a recorder queue on the broker, and the
+content checksums of a mirror tree."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pika
+import pytest
+
+MAILBOX = "/var/mail/watcher"
+
+
+def wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+class Irc:
+    """A plain IRC client: answers PINGs, records the text of every PRIVMSG it gets."""
+
+    def __init__(self, host: str, nick: str, port: int = 6667) -> None:
+        self.lines: list[str] = []
+        self.sock = socket.create_connection((host, port), 10)
+        self.sock.settimeout(None)
+        self.welcome = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+        self.sock.sendall(f"NICK {nick}\r\nUSER {nick} 0 * :watcher\r\n".encode())
+        assert self.welcome.wait(15), "no IRC welcome"
+
+    def _run(self) -> None:
+        buf = b""
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except OSError:
+                return
+            if not data:
+                return
+            buf += data
+            while b"\r\n" in buf:
+                raw, buf = buf.split(b"\r\n", 1)
+                line = raw.decode(errors="replace")
+                words = line.split(" ", 3)
+                if words[0] == "PING":
+                    self.sock.sendall(f"PONG {line[5:]}\r\n".encode())
+                elif len(words) > 1 and words[1] == "001":
+                    self.welcome.set()
+                elif len(words) > 3 and words[1] == "PRIVMSG":
+                    self.lines.append(words[3].lstrip(":"))
+
+
+def api(host, method: str, path: str, user: str, body: dict | None = None):
+    """A REST call made on the notifier host itself (a trusted proxy address)."""
+    cmd = (f"curl -sS -o /tmp/api.out -w '%{{http_code}}' -X {method} "
+           f"-H 'X-Remote-User: {user}' -H 'Content-Type: application/json' "
+           + (f"--data '{json.dumps(body)}' " if body is not None else "")
+           + f"http://127.0.0.1:8080{path}")
+    status = int(host.check_output(cmd))
+    out = host.check_output("cat /tmp/api.out")
+    return status, (json.loads(out) if out.strip() else None)
+
+
+def mail_subjects(mta) -> list[str]:
+    return [line for line in mta.run(f"cat {MAILBOX}").stdout.splitlines()
+            if line.startswith("Subject:")]
+
+
+def verified_watcher(host, mta, irc: Irc, user: str, nick: str, package: str) -> dict:
+    """``user`` with an email (watcher@example.org) and an IRC destination, both verified
+    with the tokens the notifier sent, and a rule on ``package``."""
+    before = mta.run(f"cat {MAILBOX}").stdout.count("enter this code:")
+    status, email = api(host, "POST", "/api/v1/destinations", user,
+                        {"kind": "email", "address": "watcher@example.org"})
+    assert status == 201 and email["token_sent"], email
+    status, irc_dest = api(host, "POST", "/api/v1/destinations", user,
+                           {"kind": "irc", "address": nick})
+    assert status == 201 and irc_dest["token_sent"], irc_dest
+    wait(lambda: mta.run(f"cat {MAILBOX}").stdout.count("enter this code:") > before, 90,
+         "the token mail")
+    mail_token = re.findall(r"enter this code: (\S+)", mta.check_output(f"cat {MAILBOX}"))[-1]
+    wait(lambda: any("with code" in line for line in irc.lines), 90, "the token on IRC")
+    irc_token = re.search(r"with code (\S+)", next(x for x in irc.lines if "with code" in x))[1]
+    for dest, token in ((email, mail_token), (irc_dest, irc_token)):
+        status, out = api(host, "POST", f"/api/v1/destinations/{dest['id']}/verify", user,
+                          {"token": token})
+        assert status == 200 and out == {"verified": True}
+    status, rule = api(host, "POST", "/api/v1/rules", user,
+                       {"kind": "package", "value": package, "name": package})
+    assert status == 201, rule
+    time.sleep(3)  # the workers reload changed preferences every 2 s
+    return {"email": email, "irc": irc_dest, "rule": rule}
+
+
+KOJI_FIRE = r'''
+import copy, sys, koji, koji.plugin
+from koji.context import context
+release = sys.argv[1]
+tracker = koji.plugin.PluginTracker(path="/usr/lib/koji-hub-plugins")
+plugin = tracker.load("fedbus")
+for v in vars(plugin).values():  # kojixmlrpc.HandlerRegistry.register_plugin
+    if not isinstance(v, type) and callable(v) and getattr(v, "callbacks", None):
+        for cb in v.callbacks:
+            koji.plugin.register_callback(cb, v)
+build = {"id": 2601234, "package_name": "python-fedbus", "name": "python-fedbus",
+         "version": "0.1.0", "release": release, "epoch": None, "task_id": 130001234,
+         "owner_name": "alice", "creation_time": "2026-11-30 03:00:00+00:00",
+         "completion_time": "2026-11-30 03:10:00+00:00", "state": 1}
+tag = {"id": 6401, "name": "f43-updates-candidate"}
+context._threadclear()
+koji.plugin.run_callbacks("postBuildStateChange", attribute="state", old=0, new=1,
+                          info=copy.deepcopy(build))
+koji.plugin.run_callbacks("postTag", tag=tag, build=build, user={"id": 3002, "name": "bodhi"},
+                          force=False)
+koji.plugin.run_callbacks("postCommit")
+context._threadclear()
+koji.plugin.run_callbacks("postUntag", tag=tag, build=build, user={"id": 1, "name": "x"})
+context._threadclear()  # rolled back: never committed, never sent
+print("fired")
+'''
+
+
+def fire_koji_callbacks(koji_host, release: str = "1.fc43") -> None:
+    """Koji's hub callbacks for a build of python-fedbus-0.1.0-<release>, through koji's own
+    plugin machinery, as the hub's user: state change and tag committed, an untag rolled back."""
+    fire = koji_host.run("runuser -u www-data -- /opt/fedbus/venv/bin/python -c %s %s",
+                         KOJI_FIRE, release)
+    assert fire.rc == 0 and "fired" in fire.stdout, fire.stderr
+
+
+def git_push(git_host, branch: str, summaries: list[str],
+             repo: str = "/srv/git/rpms/python-fedbus.git", also: str | None = None) -> str:
+    """Commits with ``summaries`` pushed as the git user to ``branch`` (and ``also``)."""
+    commits = "".join(
+        f" echo '{s}' >> python-fedbus.spec; git add .; git commit -qm '{s}';" for s in summaries)
+    refs = f"{branch}" + (f" {branch}:{also}" if also else "")
+    script = (
+        f"set -e; rm -rf /tmp/wc; git clone -q {repo} /tmp/wc; cd /tmp/wc;"
+        " git config user.name 'Alice Example'; git config user.email alice@example.org;"
+        f" git checkout -q -b {branch};{commits} git push -q origin {refs} 2>&1")
+    push = git_host.run("runuser -u git -- sh -c %s", script)
+    assert push.rc == 0, push.stdout + push.stderr
+    return push.stdout
+
+
+@contextmanager
+def recorder(broker_ip: str, broker_name: str, admin_password: str, ca_file: str,
+             pattern: str = "#") -> Iterator[Callable[[float], list[tuple[str, dict]]]]:
+    """A queue on the broker bound to ``pattern``; yields drain(quiet) -> [(topic, body)]."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    conn = pika.BlockingConnection(pika.ConnectionParameters(
+        host=broker_ip, port=5671, virtual_host="local",
+        credentials=pika.PlainCredentials("fedbus-admin", admin_password),
+        ssl_options=pika.SSLOptions(ctx, server_hostname=broker_name),
+        connection_attempts=30, retry_delay=2))
+    ch = conn.channel()
+    queue = ch.queue_declare("", exclusive=True).method.queue
+    ch.queue_bind(queue, "amq.topic", routing_key=pattern)
+
+    def drain(quiet: float = 4.0) -> list[tuple[str, dict]]:
+        got: list[tuple[str, dict]] = []
+        last = time.monotonic()
+        while time.monotonic() - last < quiet:
+            method, _props, body = ch.basic_get(queue, auto_ack=True)
+            if method is None:
+                conn.sleep(0.2)
+                continue
+            got.append((method.routing_key, json.loads(body)))
+            last = time.monotonic()
+        return got
+
+    try:
+        yield drain
+    finally:
+        if conn.is_open:
+            conn.close()
+
+
+def sh(container: str, script: str) -> str:
+    return subprocess.run(["docker", "exec", container, "sh", "-c", script], check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+
+
+def tree_sums(container: str, tree: str = "/srv/mirror/pub") -> str:
+    """sha256 of every file of a mirror tree (rsync's staging directories skipped)."""
+    return sh(container, f"cd {tree} && find . -name .~tmp~ -prune -o -type f -print0 "
+                         "| sort -z | xargs -0 -r sha256sum 2>/dev/null; true")
+
+
+def wait_mirrors_converged(master: str, mirrors: list[str], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        want = tree_sums(master)
+        behind = [c for c in mirrors if tree_sums(c) != want]
+        if not behind:
+            return
+        assert time.monotonic() < deadline, f"not converged with {master}: {behind}"
+        time.sleep(0.5)

@@ -1,0 +1,169 @@
+"""The whole bus: the seed's use cases end to end (ARCHITECTURE.md), then verify.yml.
+
+1. A Koji build changes state (koji's callbacks through the hub plugin on bus-koji) →
+   the package's watcher gets an email (on the MTA stand-in) and an IRC line.
+2. A git push on bus-git → one git.receive per commit → commit mail to the watcher.
+3. Triggered mirroring: a change on the master → out_of_sync, in_sync → the tier-1 pulls
+   only what changed → the tier-2 pulls after its tier-1 completed → same content.
+4. playbooks/verify.yml (the gate of every rollout stage) passes on the deployed bus, and
+   fails, naming the host, when a host's relay is down.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from bus_e2e import (
+    Irc,
+    fire_koji_callbacks,
+    git_push,
+    mail_subjects,
+    recorder,
+    sh,
+    verified_watcher,
+    wait,
+    wait_mirrors_converged,
+)
+from bus_testlib import ROOT, container_ip
+
+testinfra_hosts = ["bus-notifier"]
+
+PREFIX = "org.fedoraproject.local."
+RUN = uuid.uuid4().hex[:6]  # the verify step may run twice on the same containers
+MASTER, TIER1, TIER2 = "bus-mirror-master", "bus-mirror-tier1", "bus-mirror-tier2"
+TREE = "/srv/mirror/pub"
+
+
+@pytest.fixture(scope="module")
+def mta(host):
+    return host.get_host("docker://bus-infra")
+
+
+@pytest.fixture(scope="module")
+def irc():
+    return Irc(container_ip("bus-infra"), f"watch{RUN}")
+
+
+@pytest.fixture(scope="module")
+def watcher(host, mta, irc) -> dict:
+    return verified_watcher(host, mta, irc, f"watcher{RUN}", f"watch{RUN}", "python-fedbus")
+
+
+@pytest.fixture(scope="module")
+def bus_recorder(secrets, ca_file):
+    with recorder(container_ip("bus-broker"), "bus-broker",
+                  secrets["vault_broker_admin_password"], ca_file) as drain:
+        yield drain
+
+
+def test_every_service_runs(host) -> None:
+    units = {
+        "bus-broker": ["rabbitmq-server"],
+        "bus-git": ["fedbus-relay"],
+        "bus-koji": ["fedbus-relay"],
+        "bus-notifier": ["fedbus-relay", "fedbus-notifier-web", "fedbus-notifier-worker@1",
+                         "fedbus-notifier-sender@email", "fedbus-notifier-sender@irc"],
+        "bus-infra": ["exim4", "ngircd"],
+        MASTER: ["fedbus-relay", "fedbus-mirror", "rsync"],
+        TIER1: ["fedbus-relay", "fedbus-mirror", "rsync"],
+        TIER2: ["fedbus-relay", "fedbus-mirror", "rsync"],
+    }
+    for container, names in units.items():
+        states = sh(container, f"systemctl is-active {' '.join(names)}; true").split()
+        assert states == ["active"] * len(names), (container, names, states)
+
+
+def test_koji_build_reaches_the_watchers_mailbox_and_irc(host, watcher, mta, irc) -> None:
+    release = f"1.{RUN}.fc43"
+    started = time.monotonic()
+    fire_koji_callbacks(host.get_host("docker://bus-koji"), release)
+    wait(lambda: sum(s.endswith(f"-{release}") for s in mail_subjects(mta)) == 1, 90,
+         "the build mail")
+    wait(lambda: sum(f"-{release}" in x for x in irc.lines) == 1, 90, "the build's IRC line")
+    print(f"koji callback -> mailbox and IRC: {time.monotonic() - started:.1f} s")
+    time.sleep(2)  # a second copy would show up now
+    assert sum(s.endswith(f"-{release}") for s in mail_subjects(mta)) == 1
+    assert sum(f"-{release}" in x for x in irc.lines) == 1
+
+
+def test_git_push_sends_commit_mail(host, watcher, mta, bus_recorder) -> None:
+    bus_recorder(1.0)  # forget what came before
+    summaries = [f"Bump {RUN} a", f"Bump {RUN} b"]
+    out = git_push(host.get_host("docker://bus-git"), f"rawhide-{RUN}", summaries,
+                   also=f"f43-{RUN}")
+    assert "2 commit message(s) queued" in out
+
+    def mails() -> list[str]:
+        return [s for s in mail_subjects(mta)
+                if s.startswith("Subject: [rpms/python-fedbus]") and RUN in s]
+
+    wait(lambda: len(mails()) == 2, 90, "two commit mails")
+    assert sorted(m.split("] ", 1)[1] for m in mails()) == summaries
+    # one message per commit, though the commits landed on two branches
+    got = [(t, b) for t, b in bus_recorder(3.0) if t == PREFIX + "git.receive"]
+    assert [b["commit"]["summary"] for _, b in got] == summaries
+
+
+def test_change_on_master_reaches_tier1_then_tier2(bus_recorder) -> None:
+    wait_mirrors_converged(MASTER, [TIER1, TIER2], timeout=120)  # start-up catch-up
+    bus_recorder(2.0)
+    changed_at = time.time()
+    sh(MASTER, f"mkdir -p {TREE}/fedora/updates/43/x86_64 && for i in $(seq 1 5); do "
+               f"head -c 20000 /dev/urandom > {TREE}/fedora/updates/43/x86_64/{RUN}-$i.rpm; "
+               f"done && chown -R fedbus: {TREE}")
+    want = f"{TREE}/fedora/updates/43/x86_64/{RUN}-5.rpm"
+    wait(lambda: sh(TIER2, f"test -e {want} && echo y || true").strip() == "y", 90,
+         "the file on the tier-2")
+    lag = time.time() - changed_at
+    wait_mirrors_converged(MASTER, [TIER1, TIER2])
+    msgs = [(t.removeprefix(PREFIX), b) for t, b in bus_recorder(4.0)]
+    kinds = [t for t, _ in msgs if not t.startswith("bus.")]
+    print(f"freshness lag master -> tier-2: {lag:.1f} s; messages: {kinds}")
+    assert kinds == ["netapp.snapmirror.out_of_sync", "netapp.snapmirror.in_sync",
+                     "mirror.tier1.sync.start", "mirror.tier1.sync.complete",
+                     "mirror.tier2.sync.start", "mirror.tier2.sync.complete"], kinds
+    body = {t: b for t, b in msgs}
+    in_sync = body["netapp.snapmirror.in_sync"]
+    assert "fedora/updates/43/x86_64" in in_sync["paths"] or "fedora" in in_sync["paths"]
+    t1_start, t1_done = body["mirror.tier1.sync.start"], body["mirror.tier1.sync.complete"]
+    assert t1_start["reason"] == "in_sync" and t1_start["paths"] == sorted(in_sync["paths"])
+    assert t1_done["status"] == "ok" and t1_done["files"] == 5
+    t2_start, t2_done = body["mirror.tier2.sync.start"], body["mirror.tier2.sync.complete"]
+    assert t2_start["upstream_name"] == TIER1 and t2_done["status"] == "ok"
+    # the tier-2 held while its tier-1 was syncing
+    assert (datetime.fromisoformat(t2_start["started_at"])
+            >= datetime.fromisoformat(t1_done["finished_at"]))
+
+
+def run_verify(*extra: str) -> subprocess.CompletedProcess[str]:
+    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    env = {**os.environ,
+           "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+           "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".venv" / "collections"),
+           "ANSIBLE_VAULT_IDENTITY_LIST":
+               f"local@{ROOT / 'inventories' / 'local' / 'vault-password.txt'}"}
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / "verify.yml"),
+         *extra], capture_output=True, text=True, env=env, timeout=600, check=False)
+
+
+def test_verify_playbook_passes_on_the_deployed_bus() -> None:
+    run = run_verify()
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "6 canaries arrived" in run.stdout
+
+
+def test_verify_playbook_names_the_host_whose_relay_is_down() -> None:
+    sh("bus-koji", "systemctl stop fedbus-relay")
+    try:
+        run = run_verify("-e", "verify_timeout=20")
+    finally:
+        sh("bus-koji", "systemctl start fedbus-relay")
+    assert run.returncode != 0
+    assert "no canary after 20 s from: bus-koji" in run.stdout, run.stdout[-4000:]
