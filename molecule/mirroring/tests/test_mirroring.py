@@ -11,13 +11,12 @@ printed.
 from __future__ import annotations
 
 import json
-import ssl
-import subprocess
 import time
 from datetime import datetime
 
-import pika
 import pytest
+from bus_e2e import recorder as bus_recorder
+from bus_e2e import sh, wait_mirrors_converged
 from bus_testlib import JOURNAL_UNITS, container_ip
 
 testinfra_hosts = ["mirroring-master"]
@@ -31,53 +30,19 @@ TREE = "/srv/mirror/pub"
 PREFIX = "org.fedoraproject.local."
 
 
-def sh(container: str, script: str) -> str:
-    return subprocess.run(["docker", "exec", container, "sh", "-c", script], check=True,
-                          capture_output=True, text=True, timeout=60).stdout
-
-
-def sums(container: str) -> str:
-    # rsync's staging dirs are skipped; a file vanishing under a pull just differs
-    return sh(container, f"cd {TREE} && find . -name .~tmp~ -prune -o -type f -print0 "
-                         "| sort -z | xargs -0 -r sha256sum 2>/dev/null; true")
-
-
 def wait_converged(containers, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        want = sums(MASTER)
-        behind = [c for c in containers if sums(c) != want]
-        if not behind:
-            return
-        assert time.monotonic() < deadline, f"not converged: {behind}"
-        time.sleep(0.5)
+    wait_mirrors_converged(MASTER, list(containers), timeout)
 
 
 @pytest.fixture
-def recorder(tls_context: ssl.SSLContext, secrets):
-    conn = pika.BlockingConnection(pika.ConnectionParameters(
-        host=container_ip(BROKER), port=5671, virtual_host="local",
-        credentials=pika.PlainCredentials("fedbus-admin", secrets["vault_broker_admin_password"]),
-        ssl_options=pika.SSLOptions(tls_context, server_hostname=BROKER),
-        connection_attempts=30, retry_delay=2))
-    ch = conn.channel()
-    queue = ch.queue_declare("", exclusive=True).method.queue
-    ch.queue_bind(queue, "amq.topic", routing_key="#")
+def recorder(ca_file: str, secrets):
+    with bus_recorder(container_ip(BROKER), BROKER, secrets["vault_broker_admin_password"],
+                      ca_file) as drain_all:
 
-    def drain(quiet: float = 4.0) -> list[tuple[str, dict]]:
-        got: list[tuple[str, dict]] = []
-        last = time.monotonic()
-        while time.monotonic() - last < quiet:
-            method, _props, body = ch.basic_get(queue, auto_ack=True)
-            if method is None:
-                conn.sleep(0.2)
-                continue
-            got.append((method.routing_key.removeprefix(PREFIX), json.loads(body)))
-            last = time.monotonic()
-        return got
+        def drain(quiet: float = 4.0) -> list[tuple[str, dict]]:
+            return [(t.removeprefix(PREFIX), b) for t, b in drain_all(quiet)]
 
-    yield drain
-    conn.close()
+        yield drain
 
 
 def ts(value: str) -> float:

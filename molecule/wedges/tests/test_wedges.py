@@ -9,38 +9,13 @@ import time
 
 import pika
 import pytest
+from bus_e2e import fire_koji_callbacks, git_push
 from bus_testlib import container_ip
 
 testinfra_hosts = ["wedges-git", "wedges-koji", "wedges-pungi"]
 BROKER = "wedges-broker"
 PREFIX = "org.fedoraproject.local"
 SCHEMA = "fedora_messaging_schema"
-
-KOJI_FIRE = r'''
-import copy, koji, koji.plugin
-from koji.context import context
-tracker = koji.plugin.PluginTracker(path="/usr/lib/koji-hub-plugins")
-plugin = tracker.load("fedbus")
-for v in vars(plugin).values():  # kojixmlrpc.HandlerRegistry.register_plugin
-    if not isinstance(v, type) and callable(v) and getattr(v, "callbacks", None):
-        for cb in v.callbacks:
-            koji.plugin.register_callback(cb, v)
-build = {"id": 2601234, "package_name": "python-fedbus", "name": "python-fedbus",
-         "version": "0.1.0", "release": "1.fc43", "epoch": None, "task_id": 130001234,
-         "owner_name": "alice", "creation_time": "2026-11-30 03:00:00+00:00",
-         "completion_time": "2026-11-30 03:10:00+00:00", "state": 1}
-tag = {"id": 6401, "name": "f43-updates-candidate"}
-context._threadclear()
-koji.plugin.run_callbacks("postBuildStateChange", attribute="state", old=0, new=1,
-                          info=copy.deepcopy(build))
-koji.plugin.run_callbacks("postTag", tag=tag, build=build, user={"id": 3002, "name": "bodhi"},
-                          force=False)
-koji.plugin.run_callbacks("postCommit")
-context._threadclear()
-koji.plugin.run_callbacks("postUntag", tag=tag, build=build, user={"id": 1, "name": "x"})
-context._threadclear()  # rolled back: never committed, never sent
-print("fired")
-'''
 
 
 @pytest.fixture(scope="module")
@@ -88,15 +63,8 @@ def test_git_push_publishes_each_new_commit(host, channel):
         pytest.skip("git host only")
     q = queue_for(channel, f"{PREFIX}.git.#")
     branch = f"rawhide-{int(time.time())}"  # fresh branches: the scenario may be verified twice
-    script = (
-        "set -e; rm -rf /tmp/wc; git clone -q /srv/git/rpms/python-fedbus.git /tmp/wc; cd /tmp/wc;"
-        " git config user.name 'Alice Example'; git config user.email alice@example.org;"
-        f" git checkout -q -b {branch}; echo 'Name: python-fedbus' > python-fedbus.spec;"
-        " git add .; git commit -qm 'Initial import'; echo 'Version: 0.1' >> python-fedbus.spec;"
-        f" git commit -qam 'Update to 0.1'; git push -q origin {branch} {branch}:{branch}-f43 2>&1")
-    push = host.run("runuser -u git -- sh -c %s", script)
-    assert push.rc == 0, push.stdout + push.stderr
-    assert "2 commit message(s) queued" in push.stdout
+    out = git_push(host, branch, ["Initial import", "Update to 0.1"], also=f"{branch}-f43")
+    assert "2 commit message(s) queued" in out
     got = drain(channel, q, 2)
     assert [rk for rk, _, _ in got] == [f"{PREFIX}.git.receive"] * 2
     assert [b["commit"]["summary"] for _, _, b in got] == ["Initial import", "Update to 0.1"]
@@ -111,8 +79,7 @@ def test_koji_callbacks_publish_after_commit(host, channel):
     if host.backend.host != "wedges-koji":
         pytest.skip("koji host only")
     q = queue_for(channel, f"{PREFIX}.buildsys.#")
-    fire = host.run("runuser -u www-data -- /opt/fedbus/venv/bin/python -c %s", KOJI_FIRE)
-    assert fire.rc == 0 and "fired" in fire.stdout, fire.stderr
+    fire_koji_callbacks(host, "1.fc43")
     got = drain(channel, q, 2)
     assert sorted(rk for rk, _, _ in got) == [f"{PREFIX}.buildsys.build.state.change",
                                               f"{PREFIX}.buildsys.tag"]
