@@ -161,7 +161,9 @@ def test_broker_down_during_a_sync(private_node, tmp_path) -> None:
         wait_for(lambda: digest(n.tree("t2")) == digest(n.tree("master")), 60, "catch-up")
         rec.settle(2.0)
         write(n.tree("master"), {"big/blob": os.urandom(2_000_000)})  # ~5 s pull on t1
-        wait_for(lambda: rec.of("mirror.tier1.sync.start", reason="in_sync"), 30, "t1 pulls")
+        # this change's pull (paths ['big']), not the start-up catch-up's whole-tree one
+        wait_for(lambda: rec.of("mirror.tier1.sync.start", reason="in_sync", paths=["big"]), 30,
+                 "t1 pulls")
         rec.stop()
         private_node["stop"]()  # the broker goes away during the pull
         wait_for(lambda: digest(n.tree("t1")) == digest(n.tree("master")), 60, "t1 finishes")
