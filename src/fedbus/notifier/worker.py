@@ -21,7 +21,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from fedora_messaging.message import Message
 
@@ -37,6 +37,21 @@ from fedbus.notifier.settings import QUEUES, NotifierSettings
 from fedbus.notifier.store import Store
 
 log = logging.getLogger("fedbus.notifier.worker")
+
+
+def load_index(build: Callable[[], object]) -> None:
+    """Build the index with the cyclic collector off (it would walk the growing index again
+    and again: a 100k-user load took twice as long), then freeze what was built: the index
+    lives for the process, and full collections need not walk its hundreds of MB."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        build()
+    finally:
+        if enabled:
+            gc.enable()
+    gc.collect()
+    gc.freeze()
 
 
 class Worker:
@@ -59,10 +74,8 @@ class Worker:
         self.counters = {"messages": 0, "jobs": 0, "pkgdb": 0}
 
     def load(self) -> None:
-        self.loader.full()
+        load_index(self.loader.full)
         self._refreshed = time.monotonic()
-        gc.collect()
-        gc.freeze()  # the index lives for the process: keep it out of the collector's scans
 
     def refresh(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -18,7 +18,8 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from fedbus.notifier.store import InvalidPreference, NotFound, Store, UserStore
+from fedbus.notifier.store import NotFound, Store, UserStore
+from fedbus.notifier.validate import InvalidPreference
 from fedbus.notifier.web import auth
 from fedbus.notifier.web.openapi import document
 

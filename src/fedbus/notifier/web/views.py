@@ -21,7 +21,8 @@ from flask import (
 from sqlalchemy import select
 
 from fedbus.notifier.models import DELIVERY_MODES, Delivery, Destination
-from fedbus.notifier.store import InvalidPreference, NotFound, RuleView, Store, UserStore
+from fedbus.notifier.store import NotFound, RuleView, Store, UserStore
+from fedbus.notifier.validate import InvalidPreference
 from fedbus.notifier.web import auth
 from fedbus.notifier.web.accounts import Accounts
 from fedbus.notifier.web.forms import (
