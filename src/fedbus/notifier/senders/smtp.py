@@ -8,13 +8,14 @@ is transient and the job is retried with backoff by :class:`~fedbus.notifier.job
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import hashlib
 import smtplib
 import ssl
 import threading
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.header import Header
+from email.utils import formataddr, formatdate, parseaddr
 
 from fedbus.consumer.errors import Reject
 from fedbus.notifier.jobs import Job
@@ -25,18 +26,51 @@ def message_id(job: Job) -> str:
     return f"<{hashlib.sha256(job.key.encode()).hexdigest()[:32]}@fedbus.notifier>"
 
 
-def build(job: Job, sender: str) -> EmailMessage:
-    mail = EmailMessage()
-    mail["From"] = sender
-    mail["To"] = job.address
-    mail["Subject"] = job.subject or job.summary
-    mail["Date"] = formatdate(usegmt=True)
-    mail["Message-ID"] = message_id(job)
-    mail["Auto-Submitted"] = "auto-generated"
-    for name, value in job.headers.items():
-        mail[name] = value
-    mail.set_content(job.text or job.summary)
-    return mail
+def _header(name: str, value: str) -> bytes:
+    """One header line (folded): ASCII as is, anything else RFC 2047-encoded."""
+    value = " ".join(value.split())  # no CR/LF from a message's field can start a header
+    if value.isascii() and len(name) + len(value) <= 76:  # fits on one line as it is
+        return f"{name}: {value}".encode("ascii")
+    if value.isascii():
+        encoded = Header(value, "us-ascii", header_name=name).encode(linesep="\r\n")
+    elif name in ("From", "To"):  # only the display name may be encoded
+        encoded = formataddr(parseaddr(value), charset="utf-8")
+    else:
+        encoded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+    return f"{name}: {encoded}".encode("ascii")
+
+
+def render(job: Job, sender: str) -> bytes:
+    """The mail of ``job``, as the SMTP DATA (CRLF line ends).
+
+    Built directly rather than through ``email.message.EmailMessage``, whose header
+    registry and folding cost ~2 ms of CPU per mail — most of what a sender spent per
+    notification.  ASCII text with lines of at most 998 bytes goes as 7bit (readable in a
+    mailbox file), anything else as UTF-8 quoted-printable.
+    """
+    text = (job.text or job.summary).replace("\r\n", "\n").replace("\r", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    headers = [
+        ("From", sender),
+        ("To", job.address),
+        ("Subject", job.subject or job.summary),
+        ("Date", formatdate(usegmt=True)),
+        ("Message-ID", message_id(job)),
+        ("Auto-Submitted", "auto-generated"),
+        *job.headers.items(),
+        ("MIME-Version", "1.0"),
+    ]
+    if text.isascii() and all(len(line) <= 998 for line in text.split("\n")):
+        body = text.encode("ascii")
+        content = [("Content-Type", 'text/plain; charset="us-ascii"'),
+                   ("Content-Transfer-Encoding", "7bit")]  # fmt: skip
+    else:
+        body = binascii.b2a_qp(text.encode(), istext=True).replace(b"\r\n", b"\n")
+        content = [("Content-Type", 'text/plain; charset="utf-8"'),
+                   ("Content-Transfer-Encoding", "quoted-printable")]  # fmt: skip
+    head = b"\r\n".join(_header(name, value) for name, value in [*headers, *content])
+    return head + b"\r\n\r\n" + body.replace(b"\n", b"\r\n")
 
 
 class EmailSender:
@@ -65,11 +99,11 @@ class EmailSender:
         return self._connect()
 
     def send_sync(self, job: Job) -> None:
-        mail = build(job, self.settings.sender)
+        mail = render(job, self.settings.sender)
         for attempt in (1, 2):  # a kept connection may have been closed by the server
             smtp = self._take()
             try:
-                smtp.send_message(mail)
+                smtp.sendmail(self.settings.sender, [job.address], mail)
             except smtplib.SMTPRecipientsRefused as exc:
                 self._give_back(smtp)
                 codes = [c for c, _ in exc.recipients.values()]
