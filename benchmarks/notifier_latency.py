@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
 
 import pika
-from _common import Vhost, machine, percentile, write
+from _common import Vhost, api, machine, percentile, write
 from notifier_servers import SmtpServer, wait_for
 from notifier_stack import PREFIX, Stack, commit
 
@@ -87,6 +88,14 @@ def broker_baseline(url: str, rate: float, seconds: float) -> list[float]:
     return got
 
 
+def consuming(vhost: Vhost, want: dict[str, int]) -> bool:
+    """Each queue of ``want`` has at least that many consumers."""
+    queues = api("GET", f"queues/{urllib.parse.quote(vhost.name, safe='')}")
+    assert isinstance(queues, list)
+    have = {x["name"]: int(x.get("consumers") or 0) for x in queues}
+    return all(have.get(name, 0) >= n for name, n in want.items())
+
+
 def measure(stack: Stack, smtp: SmtpServer, rate: float, seconds: float) -> list[float]:
     smtp.accepted.clear()
     sent_at: dict[str, float] = {}
@@ -118,7 +127,10 @@ def main() -> int:
         for w in range(args.workers):
             stack.worker(f"worker-{w}")
         stack.sender("email")
-        time.sleep(8)  # both connected and consuming (the worker loads the index first)
+        # every process connected and consuming (a worker loads its index first; on a
+        # loaded machine the start-up alone can take longer than any fixed sleep)
+        want = {"notifier": args.workers, "notifier.email": 1}
+        wait_for(lambda: consuming(vhost, want), 120, "the workers and the sender to consume")
         paced(stack, 50, 2, {})  # warm-up, not measured
         wait_for(lambda: len(smtp.accepted) >= 100, 120, "warm-up mails")
         for rate in rates:
