@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import pika
 import pytest
 
-MAILBOX = "/var/mail/watcher"
+MAIL_DOMAIN = "example.org"  # the MTA stand-in delivers it to local mailboxes
 
 
 def wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -75,24 +75,28 @@ def api(host, method: str, path: str, user: str, body: dict | None = None):
     return status, (json.loads(out) if out.strip() else None)
 
 
-def mail_subjects(mta) -> list[str]:
-    return [line for line in mta.run(f"cat {MAILBOX}").stdout.splitlines()
-            if line.startswith("Subject:")]
+def mailbox(mta, local: str) -> str:
+    return mta.run(f"cat /var/mail/{local}").stdout
+
+
+def mail_subjects(mta, local: str) -> list[str]:
+    return [line for line in mailbox(mta, local).splitlines() if line.startswith("Subject:")]
 
 
 def verified_watcher(host, mta, irc: Irc, user: str, nick: str, package: str) -> dict:
-    """``user`` with an email (watcher@example.org) and an IRC destination, both verified
-    with the tokens the notifier sent, and a rule on ``package``."""
-    before = mta.run(f"cat {MAILBOX}").stdout.count("enter this code:")
+    """``user`` with an email (``<user>@example.org``, a mailbox of its own on the MTA) and
+    an IRC destination, both verified with the tokens the notifier sent, and a rule on
+    ``package``."""
+    mta.check_output(f"id -u {user} || useradd -m -s /usr/sbin/nologin {user}")
+    before = mailbox(mta, user).count("enter this code:")
     status, email = api(host, "POST", "/api/v1/destinations", user,
-                        {"kind": "email", "address": "watcher@example.org"})
+                        {"kind": "email", "address": f"{user}@{MAIL_DOMAIN}"})
     assert status == 201 and email["token_sent"], email
     status, irc_dest = api(host, "POST", "/api/v1/destinations", user,
                            {"kind": "irc", "address": nick})
     assert status == 201 and irc_dest["token_sent"], irc_dest
-    wait(lambda: mta.run(f"cat {MAILBOX}").stdout.count("enter this code:") > before, 90,
-         "the token mail")
-    mail_token = re.findall(r"enter this code: (\S+)", mta.check_output(f"cat {MAILBOX}"))[-1]
+    wait(lambda: mailbox(mta, user).count("enter this code:") > before, 90, "the token mail")
+    mail_token = re.findall(r"enter this code: (\S+)", mailbox(mta, user))[-1]
     wait(lambda: any("with code" in line for line in irc.lines), 90, "the token on IRC")
     irc_token = re.search(r"with code (\S+)", next(x for x in irc.lines if "with code" in x))[1]
     for dest, token in ((email, mail_token), (irc_dest, irc_token)):
@@ -103,7 +107,13 @@ def verified_watcher(host, mta, irc: Irc, user: str, nick: str, package: str) ->
                        {"kind": "package", "value": package, "name": package})
     assert status == 201, rule
     time.sleep(3)  # the workers reload changed preferences every 2 s
-    return {"email": email, "irc": irc_dest, "rule": rule}
+    return {"user": user, "email": email, "irc": irc_dest, "rule": rule}
+
+
+def pause_watcher(host, watcher: dict) -> None:
+    """Delete the watcher's rule: a later run of the checks (same mailbox) is not doubled."""
+    status, _ = api(host, "DELETE", f"/api/v1/rules/{watcher['rule']['id']}", watcher["user"])
+    assert status in (200, 204, 404), status
 
 
 KOJI_FIRE = r'''

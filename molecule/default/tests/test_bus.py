@@ -24,6 +24,7 @@ from bus_e2e import (
     fire_koji_callbacks,
     git_push,
     mail_subjects,
+    pause_watcher,
     recorder,
     sh,
     verified_watcher,
@@ -51,8 +52,10 @@ def irc():
 
 
 @pytest.fixture(scope="module")
-def watcher(host, mta, irc) -> dict:
-    return verified_watcher(host, mta, irc, f"watcher{RUN}", f"watch{RUN}", "python-fedbus")
+def watcher(host, mta, irc):
+    who = verified_watcher(host, mta, irc, f"watcher{RUN}", f"watch{RUN}", "python-fedbus")
+    yield who
+    pause_watcher(host, who)
 
 
 @pytest.fixture(scope="module")
@@ -83,13 +86,20 @@ def test_koji_build_reaches_the_watchers_mailbox_and_irc(host, watcher, mta, irc
     release = f"1.{RUN}.fc43"
     started = time.monotonic()
     fire_koji_callbacks(host.get_host("docker://bus-koji"), release)
-    wait(lambda: sum(s.endswith(f"-{release}") for s in mail_subjects(mta)) == 1, 90,
-         "the build mail")
-    wait(lambda: sum(f"-{release}" in x for x in irc.lines) == 1, 90, "the build's IRC line")
+
+    def builds() -> int:
+        return sum(s.endswith(f"-{release}") for s in mail_subjects(mta, watcher["user"]))
+
+    wait(lambda: builds() == 1, 180, "the build mail")
+
+    def lines() -> int:  # the build's state change and its tag: one line each
+        return sum(f"-{release}" in x for x in irc.lines)
+
+    wait(lambda: lines() == 2, 180, "the IRC lines of the build and its tag")
     print(f"koji callback -> mailbox and IRC: {time.monotonic() - started:.1f} s")
-    time.sleep(2)  # a second copy would show up now
-    assert sum(s.endswith(f"-{release}") for s in mail_subjects(mta)) == 1
-    assert sum(f"-{release}" in x for x in irc.lines) == 1
+    time.sleep(3)  # a second copy would show up now
+    assert builds() == 1
+    assert lines() == 2, irc.lines
 
 
 def test_git_push_sends_commit_mail(host, watcher, mta, bus_recorder) -> None:
@@ -100,11 +110,11 @@ def test_git_push_sends_commit_mail(host, watcher, mta, bus_recorder) -> None:
     assert "2 commit message(s) queued" in out
 
     def mails() -> list[str]:
-        return [s for s in mail_subjects(mta)
+        return [s for s in mail_subjects(mta, watcher["user"])
                 if s.startswith("Subject: [rpms/python-fedbus]") and RUN in s]
 
-    wait(lambda: len(mails()) == 2, 90, "two commit mails")
-    assert sorted(m.split("] ", 1)[1] for m in mails()) == summaries
+    wait(lambda: len(mails()) == 2, 180, "two commit mails")
+    assert sorted(m.rsplit(": ", 1)[1] for m in mails()) == summaries  # "[repo] branch: ..."
     # one message per commit, though the commits landed on two branches
     got = [(t, b) for t, b in bus_recorder(3.0) if t == PREFIX + "git.receive"]
     assert [b["commit"]["summary"] for _, b in got] == summaries
