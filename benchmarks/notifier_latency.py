@@ -15,6 +15,8 @@ queue bound to the same topics, at the same rate.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -32,6 +34,7 @@ from notifier_servers import SmtpServer, wait_for
 from notifier_stack import PREFIX, Stack, commit
 
 USERS = 500
+CPU_PARTS = ("workers", "sender", "broker", "publisher + SMTP server")
 
 
 def paced(stack: Stack, rate: float, seconds: float, sent_at: dict[str, float]) -> None:
@@ -96,14 +99,47 @@ def consuming(vhost: Vhost, want: dict[str, int]) -> bool:
     return all(have.get(name, 0) >= n for name, n in want.items())
 
 
-def measure(stack: Stack, smtp: SmtpServer, rate: float, seconds: float) -> list[float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def processes(stack: Stack) -> dict[str, int]:
+    """What takes part, by name: the notifier's processes, the broker, this process (the
+    publisher and the SMTP server)."""
+    out = {}
+    for name, proc in stack.procs.items():
+        part = "workers" if name.startswith("worker") else "sender"
+        out[f"{part}:{proc.pid}"] = proc.pid
+    found = subprocess.run(["pgrep", "-u", "rabbitmq", "beam.smp"], capture_output=True,
+                           text=True).stdout.split()  # fmt: skip
+    if len(found) == 1:  # the test broker (host-rabbitmq.sh) runs as rabbitmq
+        out[f"broker:{found[0]}"] = int(found[0])
+    out[f"publisher + SMTP server:{os.getpid()}"] = os.getpid()
+    return out
+
+
+def measure(stack: Stack, smtp: SmtpServer, rate: float, seconds: float
+            ) -> tuple[list[float], dict[str, float]]:  # fmt: skip
+    """Latencies of one run at ``rate``, and the CPU milliseconds per message of each part."""
     smtp.accepted.clear()
     sent_at: dict[str, float] = {}
+    pids = processes(stack)
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     paced(stack, rate, seconds, sent_at)
     total = len(sent_at)
-    wait_for(lambda: len(smtp.accepted) >= total, 600, f"{total} mails")
-    return [accepted - sent_at[m["X-Fedbus-Message-Id"]] for _, m, accepted in smtp.accepted
-            if m["X-Fedbus-Message-Id"] in sent_at]  # fmt: skip
+    wait_for(lambda: len(smtp.accepted) >= total, 900, f"{total} mails")
+    cpu: dict[str, float] = {}
+    for name, pid in pids.items():
+        part = name.split(":")[0]
+        cpu[part] = cpu.get(part, 0.0) + (cpu_seconds(pid) - before[name]) * 1000 / total
+    lat = [accepted - sent_at[m["X-Fedbus-Message-Id"]] for _, m, accepted in smtp.accepted
+           if m["X-Fedbus-Message-Id"] in sent_at]  # fmt: skip
+    return lat, cpu
 
 
 def main() -> int:
@@ -119,7 +155,7 @@ def main() -> int:
     smtp = SmtpServer().start()
     tmp = Path(tempfile.mkdtemp(prefix="fedbus-notifier-latency-"))
     stack = Stack(tmp, vhost.url, smtp.port, 9)
-    results: list[tuple[float, list[float]]] = []
+    results: list[tuple[float, list[float], dict[str, float], str]] = []
     try:
         for i in range(USERS):
             stack.verified(f"u{i}", "email", f"u{i}@example.org")
@@ -134,36 +170,47 @@ def main() -> int:
         paced(stack, 50, 2, {})  # warm-up, not measured
         wait_for(lambda: len(smtp.accepted) >= 100, 120, "warm-up mails")
         for rate in rates:
-            results.append((rate, measure(stack, smtp, rate, args.seconds)))
+            lat, cpu = measure(stack, smtp, rate, args.seconds)
+            load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+            results.append((rate, lat, cpu, load))
         base = broker_baseline(vhost.url, rates[0], args.seconds)
     finally:
         stack.stop_all()
         smtp.stop()
         vhost.close()
-    rows = []
-    for rate, lat in results:
+    rows, cpu_rows = [], []
+    for rate, lat, cpu, load in results:
         p50, p99 = percentile(lat, 50) * 1000, percentile(lat, 99) * 1000
         rows.append(f"| **publish → accepted by the SMTP server** at {rate:.0f} msg/s "
                     f"({len(lat):,} messages) | **{p50:.1f}** | **{p99:.1f}** "
-                    f"| {max(lat) * 1000:.1f} |")  # fmt: skip
+                    f"| {max(lat) * 1000:.1f} | {load} |")  # fmt: skip
+        parts = " | ".join(f"{cpu.get(k, 0.0):.2f}" for k in CPU_PARTS)
+        cpu_rows.append(f"| {rate:.0f} msg/s | {parts} | {sum(cpu.values()):.2f} |")
     b50, b99 = percentile(base, 50) * 1000, percentile(base, 99) * 1000
     worst = max(base) * 1000
     rows.append(f"| baseline: publish → delivered to a plain consumer (broker only) at "
-                f"{rates[0]:.0f} msg/s | {b50:.1f} | {b99:.1f} | {worst:.1f} |")  # fmt: skip
+                f"{rates[0]:.0f} msg/s | {b50:.1f} | {b99:.1f} | {worst:.1f} | |")  # fmt: skip
+    total_cpu = sum(results[0][2].values())
     body = (
         f"Each rate for {args.seconds:.0f} s; each message matches one of {USERS} users "
         f"(package rule, verified address); {args.workers} worker process(es) (competing "
         "consumers, 8 messages at once each), one email sender (8 concurrent jobs on a pool "
-        "of kept SMTP connections), SQLite.\n\n"
-        "| path | p50 ms | p99 ms | max ms |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
-        "\nWhere the time goes (measured apart, CPU per message): the consumer framework's "
-        "decode + JSON-schema validation of the `CommitV1` ≈ 2.1 ms (fedora-messaging "
-        "re-checks the schema itself on every message, see consumer_throughput.md), matching "
-        "+ rendering ≈ 0.05 ms.  A worker is CPU-bound at ≈ 450 msg/s on a free core; with "
-        "the machine shared (load average below: 2 CPUs, five engineers' builds and tests) a "
-        "worker gets a fraction of a core, and when the publish rate exceeds what the workers "
-        "get, the latency is queueing, growing with the run's length: add workers (competing "
-        "consumers on the same queue) or fix the validation cost in the consumer framework.\n"
+        "of kept SMTP connections), SQLite.  Everything runs on this machine's 2 CPUs, shared "
+        "with other work (load average after each run in the table).\n\n"
+        "| path | p50 ms | p99 ms | max ms | load average after |\n|---|---|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n\n"
+        "Where the time goes: CPU milliseconds per message of each process during the run "
+        "(from /proc; the workers together, the broker is the test RabbitMQ node, the last "
+        "part is this benchmark's own publisher and SMTP server).\n\n"
+        f"| rate | {' | '.join(CPU_PARTS)} | total |\n|---|{'---|' * (len(CPU_PARTS) + 1)}\n"
+        + "\n".join(cpu_rows)
+        + "\n\n"
+        f"At {rates[0]:.0f} msg/s all parts together need {total_cpu:.1f} ms of CPU per "
+        f"message, i.e. {total_cpu * rates[0] / 1000:.1f} CPUs: when that exceeds what the "
+        "machine gives them, the latency is queueing and grows with the run's length.  Scale "
+        "out: more workers (competing consumers on one queue) and more email senders (the "
+        "ledger lets several share `notifier.email`).\n"
     )
     write("notifier_latency", "Notifier end-to-end latency (publish → SMTP accepted)", info,
           body)  # fmt: skip
