@@ -131,7 +131,8 @@ def _one(
 
     own_publish = _as_list(account, "publish")
     # The canary (and whatever else every publisher may send) comes with any publish right.
-    publish_globs = own_publish + [p for p in for_all if p not in own_publish] if own_publish else []
+    extra = [p for p in for_all if p not in own_publish] if own_publish else []
+    publish_globs = own_publish + extra
     publish = [topic_glob_to_regex(prefix, p) for p in publish_globs]
     queues = [queue_glob_to_regex(q) for q in _as_list(account, "consume")]
     tail = bool(account.get("tail", False))
