@@ -87,6 +87,24 @@ PY
   chmod 0600 "$dir/tls.json"
 }
 
+# Every systemd container takes inotify instances (systemd, journald, logind…);
+# past fs.inotify.max_user_instances (128 on many hosts) new containers' systemd
+# exits at once (status 255, no log). Raise the limit when it cannot hold them.
+inotify_room() {
+  local containers=$1 limit used needed
+  limit=$(sysctl -n fs.inotify.max_user_instances)
+  used=$(find /proc/[0-9]*/fd -lname 'anon_inode:inotify' 2>/dev/null | wc -l)
+  needed=$(( used + 12 * containers ))
+  if [ "$limit" -lt "$needed" ]; then
+    if sysctl -qw "fs.inotify.max_user_instances=$(( needed > 1024 ? needed : 1024 ))" 2>/dev/null; then
+      log "fs.inotify.max_user_instances $limit -> $(sysctl -n fs.inotify.max_user_instances) ($used in use, $containers containers to start)"
+    else
+      log "fs.inotify.max_user_instances is $limit, $used in use: $containers more systemd containers need ~$needed (raise it as root)"
+      return 1
+    fi
+  fi
+}
+
 remove_env() {
   local env=$1
   docker ps -aq --filter "label=org.fedoraproject.fedbus=check-$env" | xargs -r docker rm -f >/dev/null
@@ -101,6 +119,7 @@ check_env() {
   remove_env "$env"
   docker network create --label "org.fedoraproject.fedbus=check-$env" "$network" >/dev/null
 
+  inotify_room "$(wc -l < "$dir/hosts.txt")"
   log "$env: $(wc -l < "$dir/hosts.txt") containers on $network"
   {
     echo "---"
@@ -128,6 +147,13 @@ check_env() {
       sleep 1
     done
   done < "$dir/hosts.txt"
+
+  local down
+  down=$(docker ps -a --filter "label=org.fedoraproject.fedbus=check-$env" --filter status=exited --format '{{.Names}}')
+  if [ -n "$down" ]; then
+    log "$env: containers exited at start: $(echo "$down" | tr '\n' ' ')"
+    return 1
+  fi
 
   local extra=(-e @inventories/local/group_vars/all/vault.yml)
   if grep -rqs 'broker_tls_mode: provided' "inventories/$env/group_vars"; then
@@ -174,6 +200,11 @@ print(f"{hosts} hosts, " + " ".join(f"{k}={totals.get(k, 0)}" for k in ("ok", "c
 trap 'for e in "${envs[@]}"; do [ "${CHECK_KEEP:-0}" = 1 ] || remove_env "$e"; done' EXIT
 status=0
 for env in "${envs[@]}"; do
-  check_env "$env" || status=1
+  # A subshell, so that set -e still stops at the first failing command inside.
+  set +e
+  (check_env "$env")
+  rc=$?
+  set -e
+  [ "$rc" -eq 0 ] || status=1
 done
 exit "$status"
