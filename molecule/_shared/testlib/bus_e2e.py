@@ -64,7 +64,7 @@ class Irc:
                     self.lines.append(words[3].lstrip(":"))
 
 
-def api(host, method: str, path: str, user: str, body: dict | None = None):
+def api(host, method: str, path: str, user: str = "watcher", body: dict | None = None):
     """A REST call made on the notifier host itself (a trusted proxy address)."""
     cmd = (f"curl -sS -o /tmp/api.out -w '%{{http_code}}' -X {method} "
            f"-H 'X-Remote-User: {user}' -H 'Content-Type: application/json' "

@@ -6,18 +6,16 @@ mid-stream and started again → nothing lost, nothing doubled."""
 from __future__ import annotations
 
 import re
-import socket
 import ssl
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import pika
 import pytest
+from bus_e2e import Irc, api, wait
 from bus_testlib import container_ip
-from test_notifier_server import api
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "integration"))
 from notifier_stack import commit
@@ -29,49 +27,6 @@ MAILBOX = "/var/mail/watcher"
 RUN = uuid.uuid4().hex[:6]
 NICK = f"watch{RUN}"
 USER = f"watcher{RUN}"  # a new user each run: the verify step may be rerun
-
-
-class Irc:
-    """A plain IRC client connected to ngircd: answers PINGs, records PRIVMSG texts."""
-
-    def __init__(self, host: str, nick: str) -> None:
-        self.lines: list[str] = []
-        self.sock = socket.create_connection((host, 6667), 10)
-        self.sock.settimeout(None)
-        self.welcome = threading.Event()
-        threading.Thread(target=self._run, daemon=True).start()
-        self.sock.sendall(f"NICK {nick}\r\nUSER {nick} 0 * :watcher\r\n".encode())
-        assert self.welcome.wait(15), "no IRC welcome"
-
-    def _run(self) -> None:
-        buf = b""
-        while True:
-            try:
-                data = self.sock.recv(4096)
-            except OSError:
-                return
-            if not data:
-                return
-            buf += data
-            while b"\r\n" in buf:
-                raw, buf = buf.split(b"\r\n", 1)
-                line = raw.decode(errors="replace")
-                words = line.split(" ", 3)
-                if words[0] == "PING":
-                    self.sock.sendall(f"PONG {line[5:]}\r\n".encode())
-                elif len(words) > 1 and words[1] == "001":
-                    self.welcome.set()
-                elif len(words) > 3 and words[1] == "PRIVMSG":
-                    self.lines.append(words[3].lstrip(":"))
-
-
-def wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
 def koji_build(name: str, release: str):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 import requests
+from bus_e2e import api
 from bus_testlib import container_ip
 
 testinfra_hosts = ["notifier-server"]
@@ -14,17 +14,6 @@ testinfra_hosts = ["notifier-server"]
 SERVER = "notifier-server"
 MTA = "notifier-mta"
 PY = "/opt/fedbus/venv/bin/python"
-
-
-def api(host, method: str, path: str, user: str = "watcher", body: dict | None = None):
-    """A REST call made on the notifier host itself (a trusted proxy address)."""
-    cmd = (f"curl -sS -o /tmp/api.out -w '%{{http_code}}' -X {method} "
-           f"-H 'X-Remote-User: {user}' -H 'Content-Type: application/json' "
-           + (f"--data '{json.dumps(body)}' " if body is not None else "")
-           + f"http://127.0.0.1:8080{path}")
-    status = int(host.check_output(cmd))
-    out = host.check_output("cat /tmp/api.out")
-    return status, (json.loads(out) if out.strip() else None)
 
 
 def test_services_are_running(host) -> None:
