@@ -48,7 +48,7 @@ cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d"   # start no service while building
 chmod +x "$rootfs/usr/sbin/policy-rc.d"
 mount -t proc proc "$rootfs/proc"
-trap 'umount "$rootfs/proc" 2>/dev/null; rm -rf "$rootfs"' EXIT
+trap 'umount "$rootfs/proc" 2>/dev/null || true; rm -rf "$rootfs"' EXIT
 chroot "$rootfs" apt-get update -qq >&2
 # shellcheck disable=SC2086
 DEBIAN_FRONTEND=noninteractive chroot "$rootfs" apt-get install -y -qq --no-install-recommends $packages >&2
