@@ -130,7 +130,10 @@ def main() -> int:
     rerun = ". scripts/env.sh && python benchmarks/converge_time.py" + (
         " --local" if args.local else "")
     end = os.getloadavg()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                            capture_output=True, check=False).stdout.strip()
     lines = ["# Whole-bus converge time", "", *body, "", "## Machine", "",
+             f"- commit: {commit or 'unknown'}",
              f"- date: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}",
              f"- nproc: {os.cpu_count()}", f"- python: {platform.python_version()}",
              f"- load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
