@@ -11,26 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import test_mirror
 from test_mirror import Net, Recorder, digest, wait_for, write
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+net = test_mirror.net  # the same fixture: a master, tiers and a recorder on a fresh vhost
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def net(broker, vhost, tmp_path) -> Iterator[tuple[Net, Recorder]]:
-    url = broker.amqp_url(vhost)
-    rec = Recorder(url)
-    rec.start()
-    assert rec.ready.wait(10)
-    n = Net(tmp_path, url)
-    try:
-        yield n, rec
-    finally:
-        n.close()
-        rec.stop()
-        print(n.logs())
 
 
 def rsyncs_into(tree: Path) -> list[str]:
