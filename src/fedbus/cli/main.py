@@ -24,7 +24,20 @@ from fedbus.errors import FedbusError
 COMMANDS = ("publish", "tail", "stat", "catalog", "relay", "bridge", "notifier", "mirror", "wedge")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def commands_for(argv: Sequence[str]) -> tuple[str, ...]:
+    """The subcommand modules to import for ``argv``: only the one it names, so that
+    ``fedbus publish`` (run by service hooks) does not import the notifier's web and
+    database stack; every one for ``--help``, no command or an unknown one."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-c", "--config"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return (word,) if word in COMMANDS else COMMANDS
+    return COMMANDS
+
+
+def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fedbus", description="The Fedora message bus.")
     parser.add_argument("--version", action="version", version=f"fedbus {__version__}")
     parser.add_argument(
@@ -35,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in commands:
         try:
             module = importlib.import_module(f"fedbus.cli.cmd_{name}")
         except ModuleNotFoundError as exc:
@@ -47,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(commands_for(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
