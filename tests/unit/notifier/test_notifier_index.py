@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import pytest
+
 from fedbus.message.topic import topic_matches
 from fedbus.notifier.index import (
     DestinationEntry,
@@ -185,3 +187,42 @@ def test_index_agrees_with_naive_evaluation() -> None:
         assert got == naive(entries, f)
         total += len(got)
     assert total > 500  # the comparison is not vacuous
+
+
+def test_matches_name_their_user_and_destination_through_the_target_table() -> None:
+    idx = Index(P)
+    idx.load([user(1, RuleEntry(1, "package", "kernel"), name="alice",
+                   destinations=(MAIL, IRC))])  # fmt: skip
+    got = sorted(idx.match(facts("x", packages=["kernel"])), key=lambda m: m.destination_id)
+    assert [(m.user_id, m.user, m.destination, m.rule_ids) for m in got] == [
+        (1, "alice", MAIL, [1]), (1, "alice", IRC, [1])]  # fmt: skip
+    idx.drop_user(1)
+    assert idx.targets == {} and idx.users == {}
+
+
+def test_a_destination_id_of_another_user_is_refused() -> None:
+    idx = Index(P)
+    idx.put_user(user(1, RuleEntry(1, "package", "kernel"), destinations=(MAIL,)))
+    with pytest.raises(ValueError, match="destination 1 of user 2 is user 1's"):
+        idx.put_user(user(2, RuleEntry(2, "package", "kernel"), destinations=(MAIL, IRC)))
+    assert [m.user for m in idx.match(facts("x", packages=["kernel"]))] == ["u1"]
+    idx.put_user(user(1, RuleEntry(3, "package", "bash"), destinations=(MAIL,)))  # same user
+    assert [m.rule_ids for m in idx.match(facts("x", packages=["bash"]))] == [[3]]
+
+
+def test_buckets_built_in_chunks_and_updated_one_user_at_a_time_agree() -> None:
+    """The loader loads users in chunks (each chunk sorted by filter into the buckets
+    already there) and single users after that; the result is the same as one load."""
+    entries = [user(i, RuleEntry(i * 10, "package", "kernel", min_severity=i % 3 * 10,
+                                 exclude_mine=i % 2 == 0),
+                    RuleEntry(i * 10 + 1, "my_events"))
+               for i in range(1, 30)]  # fmt: skip
+    whole, chunked = Index(P), Index(P)
+    whole.load(entries)
+    for i in range(0, len(entries), 7):
+        chunked.load(entries[i : i + 7])
+    chunked.put_user(entries[4])  # replaced: unsorted append, same answer
+    for agent in ("u2", "u3", None):
+        f = facts("x", packages=["kernel"], users=["u2"], agent=agent, severity=10)
+        assert {(m.user_id, m.destination_id, tuple(m.rule_ids)) for m in whole.match(f)} == {
+            (m.user_id, m.destination_id, tuple(m.rule_ids)) for m in chunked.match(f)}  # fmt: skip
