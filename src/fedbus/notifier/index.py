@@ -19,19 +19,19 @@ preferences changed, see :mod:`.loader`).
 Layout (what a message touches, kept small because at 100k users the index is far larger
 than the CPU caches and every object reached is a likely cache miss):
 
-- a bucket is a packed ``array`` of C ints, ``(destination id, rule id, filter number)``
+- a bucket is a packed ``array`` of C ints, ``(target number, rule id, filter number)``
   repeated: one entry per (rule, destination), 12 bytes, no Python object per entry — the
   entries of a bucket sit in a few consecutive cache lines;
-- matches are merged on the destination id (a destination belongs to one user), and a
-  :class:`Match` is (destination id, rule ids): matching never reads a user's or a
-  destination's object; :attr:`Index.targets` maps a destination id to its
-  :class:`Target` (user, destination) when a notification is rendered;
+- a target is one (user, destination); :attr:`Index.targets` is the list of them, a user's
+  numbered consecutively.  Matches are merged on the number, and a :class:`Match` is
+  (target number, rule ids): matching never reads a user's or a destination's object,
+  rendering a notification reads its :class:`Target` from the list;
 - a :class:`_Filter` holds a rule's filters (and its user's mute) and is shared, by
   number, by every rule with the same ones (most rules share a handful), so it stays in
   the cache; number 0 is no filter.  :meth:`Index.load` sorts each bucket by filter, so
   a filter is decided once per run of entries;
-- "exclude my own actions" compares destination ids with the agent's (one lookup per
-  message, only when such a rule is met).
+- "exclude my own actions" compares target numbers with the agent's range of them (one
+  lookup per message, only when such a rule is met).
 
 Session 3's layout (flat tuples of rule id, ``Target`` object, filter object) reached one
 ``Target`` object per notification while matching: at 100k users, 60.6 last-level misses
@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -54,7 +54,7 @@ from fedbus.message.topic import topic_matches
 
 TRACK_KINDS = ("topic", "service", "package", "owned_packages", "user", "my_events")
 
-# (destination id, rule id, filter number) repeated, packed as C ints (the ids are the
+# (target number, rule id, filter number) repeated, packed as C ints (rule ids are the
 # database's integer keys); see the module's docstring.
 if TYPE_CHECKING:
     Bucket = array[int]
@@ -62,6 +62,7 @@ else:
     Bucket = array
 _TYPECODE = "i"
 _EMPTY: Bucket = array(_TYPECODE)
+_NOBODY = range(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,28 +129,30 @@ class Target:
         return f"Target({self.user!r}, {d.kind}:{d.address})"
 
 
-class Match(tuple[int, list[int], Mapping[int, Target]]):
-    """One notification: a destination (of one user) and the rules that matched, merged.
+class Match(tuple[int, list[int], list["Target | None"]]):
+    """One notification: a target (one user's destination) and the rules that matched,
+    merged.
 
-    Matching decides it from the packed index entries alone (destination id, rule ids);
-    who the user is and where the destination points are read from the index's target
-    table when asked for — by :func:`~fedbus.notifier.render.jobs_for`, right after
-    matching.  A tuple made without a Python-level ``__init__``: a message makes one per
-    notification."""
+    Matching decides it from the packed index entries alone (target number, rule ids); the
+    user and the destination are read from the index's target table when asked for — by
+    :func:`~fedbus.notifier.render.jobs_for`, right after matching: a match is valid until
+    the index next changes (a dropped user's numbers are given to the next user added).
+    A tuple made without a Python-level ``__init__``: a message makes one per notification.
+    """
 
     __slots__ = ()
 
-    def __new__(
-        cls, destination_id: int, rule_ids: list[int], targets: Mapping[int, Target]
-    ) -> Match:
-        return tuple.__new__(cls, (destination_id, rule_ids, targets))
+    def __new__(cls, number: int, rule_ids: list[int], targets: list[Target | None]) -> Match:
+        return tuple.__new__(cls, (number, rule_ids, targets))
 
-    destination_id = property(itemgetter(0), doc="the destination's id")
     rule_ids = property(itemgetter(1), doc="the rules that matched, merged")
 
     @property
     def target(self) -> Target:
-        return self[2][self[0]]
+        target = self[2][self[0]]
+        if target is None:
+            raise LookupError(f"target {self[0]} was dropped from the index after matching")
+        return target
 
     @property
     def user_id(self) -> int:
@@ -163,8 +166,12 @@ class Match(tuple[int, list[int], Mapping[int, Target]]):
     def destination(self) -> DestinationEntry:
         return self.target.destination
 
+    @property
+    def destination_id(self) -> int:
+        return self.target.destination.id
+
     def __repr__(self) -> str:
-        return f"Match(destination {self[0]}, rules {self[1]})"
+        return f"Match(target {self[0]}, rules {self[1]})"
 
 
 class _Filter:
@@ -218,11 +225,11 @@ _Where = dict[str, Bucket] | _Node
 
 
 class _User:
-    __slots__ = ("destinations", "name", "places", "rules")
+    __slots__ = ("name", "numbers", "places", "rules")
 
-    def __init__(self, name: str, destinations: tuple[int, ...]) -> None:
+    def __init__(self, name: str, numbers: range) -> None:
         self.name = name
-        self.destinations = destinations
+        self.numbers = numbers  # the user's targets: Index.targets[numbers]
         self.places: dict[tuple[int, str], tuple[_Where, str]] = {}
         self.rules = 0  # entries placed (rule x bucket)
 
@@ -243,9 +250,11 @@ class Index:
         self.services: dict[str, Bucket] = {}
         self.packages: dict[str, Bucket] = {}
         self.names: dict[str, Bucket] = {}
-        self.targets: dict[int, Target] = {}  # destination id -> (user, destination)
-        # user name -> the user's destination ids, for "exclude my own actions"
-        self._destinations: dict[str, tuple[int, ...]] = {}
+        # target number -> (user, destination); a user's targets are numbered consecutively,
+        # and a dropped user's numbers go to the next user added with as many destinations
+        self.targets: list[Target | None] = []
+        self._free: dict[int, list[int]] = {}  # size -> first numbers of free runs
+        self._numbers: dict[str, range] = {}  # user name -> its targets ("exclude mine")
         self._topic_cache: dict[str, tuple[Bucket, str]] = {}
         # filter number -> filter; 0: none (passes everything)
         self._filters: list[_Filter] = [_Filter(0, False, frozenset(), (), None)]
@@ -260,27 +269,22 @@ class Index:
         self.drop_user(entry.id)
         if entry.paused or not entry.destinations:
             return
-        uid = entry.id
-        for d in entry.destinations:
-            owner = self.targets.get(d.id)
-            if owner is not None:  # ids are the database's keys: a bug upstream
-                raise ValueError(f"destination {d.id} of user {uid} is user {owner.user_id}'s")
-        user = _User(entry.name, tuple(d.id for d in entry.destinations))
-        self.users[uid] = user
-        self._destinations[entry.name] = user.destinations
-        for d in entry.destinations:
-            self.targets[d.id] = Target(uid, entry.name, d)
-        everywhere = user.destinations
+        numbers = self._number(entry)
+        user = _User(entry.name, numbers)
+        self.users[entry.id] = user
+        self._numbers[entry.name] = numbers
+        by_id = {d.id: n for d, n in zip(entry.destinations, numbers, strict=True)}
+        everywhere = tuple(numbers)
         for rule in entry.rules:
             chosen = (
-                tuple(i for i in rule.destination_ids if i in everywhere)
+                tuple(by_id[i] for i in rule.destination_ids if i in by_id)
                 if rule.destination_ids
                 else everywhere
             )
             if not chosen:
                 continue
             filt = self._filter(rule, entry.muted_until)
-            entries = [x for d in chosen for x in (d, rule.id, filt)]
+            entries = [x for n in chosen for x in (n, rule.id, filt)]
             if rule.kind == "topic":
                 self._add(user, self._trie_node(rule.value), "", entries)
             elif rule.kind == "service":
@@ -295,6 +299,19 @@ class Index:
             elif rule.kind == "my_events":
                 self._add(user, self.names, entry.name, entries)
 
+    def _number(self, entry: UserEntry) -> range:
+        """Number the user's targets: a free run of this size, or new numbers at the end."""
+        size = len(entry.destinations)
+        runs = self._free.get(size)
+        if runs:
+            first = runs.pop()
+        else:
+            first = len(self.targets)
+            self.targets.extend([None] * size)
+        for i, d in enumerate(entry.destinations):
+            self.targets[first + i] = Target(entry.id, entry.name, d)
+        return range(first, first + size)
+
     def drop_user(self, user_id: int) -> None:
         user = self.users.pop(user_id, None)
         if user is None:
@@ -302,7 +319,7 @@ class Index:
         if self._staged:  # the user's entries may still be staged
             self._flush()
         for where, key in user.places.values():
-            kept = _without(_get(where, key), user.destinations)
+            kept = _without(_get(where, key), user.numbers)
             if isinstance(where, _Node):
                 where.rules = kept
                 self._topic_cache.clear()
@@ -314,10 +331,11 @@ class Index:
             if where is self.services:
                 self._topic_cache.clear()
         self.rule_count -= user.rules
-        for d in user.destinations:
-            del self.targets[d]
-        if self._destinations.get(user.name) is user.destinations:
-            del self._destinations[user.name]
+        numbers = user.numbers
+        self.targets[numbers.start : numbers.stop] = [None] * len(numbers)
+        self._free.setdefault(len(numbers), []).append(numbers.start)
+        if self._numbers.get(user.name) is numbers:
+            del self._numbers[user.name]
 
     def load(self, entries: Iterable[UserEntry]) -> None:
         """Add many users: each bucket is built once, at the end."""
@@ -428,15 +446,15 @@ class Index:
         buckets = self._buckets(facts)
         if not buckets:
             return []
-        merged: dict[int, list[int]] = {}  # destination id -> rule ids
+        merged: dict[int, list[int]] = {}  # target number -> rule ids
         agent, severity, topic, services = facts.agent, facts.severity, facts.topic, facts.services
         filters = self._filters
-        mine: tuple[int, ...] | None = None  # the agent's destinations, looked up once
+        mine: range | None = None  # the agent's targets, looked up once
         last = -1
         passes = check_mine = False
         for bucket in buckets:
             it = iter(bucket)
-            for dest, rule_id, number in zip(it, it, it, strict=True):
+            for target, rule_id, number in zip(it, it, it, strict=True):
                 if number != last:  # a bucket's entries are sorted by filter: runs
                     last = number
                     filt = filters[number]
@@ -450,19 +468,19 @@ class Index:
                     continue
                 if check_mine:
                     if mine is None:
-                        mine = self._destinations.get(agent, ())  # type: ignore[arg-type]
-                    if dest in mine:
+                        mine = self._numbers.get(agent, _NOBODY)  # type: ignore[arg-type]
+                    if target in mine:
                         continue
-                ids = merged.get(dest)
+                ids = merged.get(target)
                 if ids is None:
-                    merged[dest] = [rule_id]
+                    merged[target] = [rule_id]
                 else:
                     ids.append(rule_id)
         targets, new = self.targets, tuple.__new__
         if len(facts.packages) > 1:
             # an owned_packages rule sits in the bucket of each of the user's packages
-            return [new(Match, (d, list(dict.fromkeys(ids)), targets)) for d, ids in merged.items()]
-        return [new(Match, (d, ids, targets)) for d, ids in merged.items()]
+            return [new(Match, (t, list(dict.fromkeys(ids)), targets)) for t, ids in merged.items()]
+        return [new(Match, (t, ids, targets)) for t, ids in merged.items()]
 
 
 def _get(where: _Where, key: str) -> Bucket:
@@ -478,8 +496,8 @@ def _set(where: _Where, key: str, bucket: Bucket) -> None:
         where[key] = bucket
 
 
-def _without(bucket: Bucket, mine: tuple[int, ...]) -> Bucket:
-    """The bucket without the entries of these destinations (one user's)."""
+def _without(bucket: Bucket, mine: range) -> Bucket:
+    """The bucket without the entries of these targets (one user's)."""
     it = iter(bucket)
     return _packed(
         x for entry in zip(it, it, it, strict=True) if entry[0] not in mine for x in entry

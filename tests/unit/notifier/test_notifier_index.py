@@ -197,17 +197,23 @@ def test_matches_name_their_user_and_destination_through_the_target_table() -> N
     assert [(m.user_id, m.user, m.destination, m.rule_ids) for m in got] == [
         (1, "alice", MAIL, [1]), (1, "alice", IRC, [1])]  # fmt: skip
     idx.drop_user(1)
-    assert idx.targets == {} and idx.users == {}
+    assert idx.targets == [None, None] and idx.users == {}
 
 
-def test_a_destination_id_of_another_user_is_refused() -> None:
+def test_a_dropped_users_numbers_go_to_the_next_user_of_the_same_size() -> None:
     idx = Index(P)
-    idx.put_user(user(1, RuleEntry(1, "package", "kernel"), destinations=(MAIL,)))
-    with pytest.raises(ValueError, match="destination 1 of user 2 is user 1's"):
-        idx.put_user(user(2, RuleEntry(2, "package", "kernel"), destinations=(MAIL, IRC)))
-    assert [m.user for m in idx.match(facts("x", packages=["kernel"]))] == ["u1"]
-    idx.put_user(user(1, RuleEntry(3, "package", "bash"), destinations=(MAIL,)))  # same user
-    assert [m.rule_ids for m in idx.match(facts("x", packages=["bash"]))] == [[3]]
+    idx.load([user(1, RuleEntry(1, "package", "kernel"), destinations=(MAIL, IRC)),
+              user(2, RuleEntry(2, "package", "bash"))])  # fmt: skip
+    idx.drop_user(1)
+    idx.put_user(user(3, RuleEntry(3, "my_events"), name="carol", destinations=(MAIL, IRC)))
+    assert len(idx.targets) == 3  # reused, not grown
+    assert idx.match(facts("x", packages=["kernel"])) == []
+    got = idx.match(facts("x", users=["carol"], agent="u2"))
+    assert sorted((m.user, m.destination_id) for m in got) == [("carol", 1), ("carol", 2)]
+    stale = idx.match(facts("x", packages=["bash"]))[0]
+    idx.drop_user(2)
+    with pytest.raises(LookupError, match="dropped from the index after matching"):
+        stale.user  # noqa: B018
 
 
 def test_buckets_built_in_chunks_and_updated_one_user_at_a_time_agree() -> None:
