@@ -50,7 +50,8 @@ def jobs_for(message: Message, matches: list[Match], base_url: str) -> list[Job]
     subject = one_line(subject, 200)
     jobs = []
     for m in matches:
-        d = m.destination
+        target = m.target  # the user and destination, read once from the index
+        d = target.destination
         footer = (
             f"\n\n-- \nYou receive this because of your notification rules "
             f"{', '.join(f'#{r}' for r in sorted(m.rule_ids))}: "
@@ -61,8 +62,8 @@ def jobs_for(message: Message, matches: list[Match], base_url: str) -> list[Job]
         jobs.append(
             Job(
                 message_id=str(message.id),
-                user_id=m.user_id,
-                user=m.user,
+                user_id=target.user_id,
+                user=target.user,
                 destination_id=d.id,
                 kind=d.kind,
                 address=d.address,
