@@ -213,6 +213,61 @@ def desired_topic(entry: dict[str, Any]) -> dict[str, dict[str, tuple[str, str]]
     return out
 
 
+Perms = dict[str, dict[str, tuple[str, str, str]]]  # user -> vhost -> (configure, write, read)
+TopicPerms = dict[str, dict[str, dict[str, tuple[str, str]]]]  # user -> vhost -> exchange -> …
+
+
+def read_accounts(api: Api) -> tuple[dict[str, Any], Perms, TopicPerms]:
+    """The broker's users, permissions and topic permissions: three GETs."""
+    users = {u["name"]: u for u in api.call("GET", "/users")}
+    perms: Perms = {}
+    for p in api.call("GET", "/permissions"):
+        perms.setdefault(p["user"], {})[p["vhost"]] = (p["configure"], p["write"], p["read"])
+    topic: TopicPerms = {}
+    for p in api.call("GET", "/topic-permissions"):
+        topic.setdefault(p["user"], {}).setdefault(p["vhost"], {})[p["exchange"]] = (
+            p["write"], p["read"])  # fmt: skip
+    return users, perms, topic
+
+
+def plan_user(
+    entry: dict[str, Any],
+    have: dict[str, Any] | None,
+    have_perms: dict[str, tuple[str, str, str]],
+    have_topic: dict[str, dict[str, tuple[str, str]]],
+) -> list[tuple[str, str, Any]]:
+    """The API requests that make one user as ``entry`` wants it (none: nothing to do)."""
+    want_tags = tag_set(entry["tags"])
+    want_perms, want_topic = desired_perms(entry), desired_topic(entry)
+    todo: list[tuple[str, str, Any]] = []
+    path = q(entry["user"])
+    if (
+        have is None
+        or tag_set(have.get("tags")) != want_tags
+        or not password_matches(entry["password"], have.get("password_hash", ""),
+                                have.get("hashing_algorithm", ""))
+    ):  # fmt: skip
+        body = {"password": entry["password"], "tags": ",".join(want_tags)}
+        todo.append(("PUT", f"/users/{path}", body))
+    for vhost in sorted(set(have_perms) | set(want_perms)):
+        if vhost not in want_perms:
+            todo.append(("DELETE", f"/permissions/{q(vhost)}/{path}", None))
+        elif have_perms.get(vhost) != want_perms[vhost]:
+            c, w, r = want_perms[vhost]
+            body = {"configure": c, "write": w, "read": r}
+            todo.append(("PUT", f"/permissions/{q(vhost)}/{path}", body))
+    for vhost in sorted(set(have_topic) | set(want_topic)):
+        want = want_topic.get(vhost, {})
+        if have_topic.get(vhost, {}) == want:
+            continue
+        if vhost in have_topic:  # the API removes a user's topic permissions per vhost
+            todo.append(("DELETE", f"/topic-permissions/{q(vhost)}/{path}", None))
+        for exchange, (w, r) in sorted(want.items()):
+            body = {"exchange": exchange, "write": w, "read": r}
+            todo.append(("PUT", f"/topic-permissions/{q(vhost)}/{path}", body))
+    return todo
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -241,15 +296,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     api = Api(module)
-    users = {u["name"]: u for u in api.call("GET", "/users")}
-    perms: dict[str, dict[str, tuple[str, str, str]]] = {}
-    for p in api.call("GET", "/permissions"):
-        perms.setdefault(p["user"], {})[p["vhost"]] = (p["configure"], p["write"], p["read"])
-    topic: dict[str, dict[str, dict[str, tuple[str, str]]]] = {}
-    for p in api.call("GET", "/topic-permissions"):
-        topic.setdefault(p["user"], {}).setdefault(p["vhost"], {})[p["exchange"]] = (
-            p["write"], p["read"])  # fmt: skip
-
+    users, perms, topic = read_accounts(api)
     seen: set[str] = set()
     created: list[str] = []
     updated: list[str] = []
@@ -261,43 +308,16 @@ def main() -> None:
         if name in seen:
             module.fail_json(msg=f"user {name!r} is listed twice")
         seen.add(name)
-        want_tags = tag_set(entry["tags"])
-        want_perms, want_topic = desired_perms(entry), desired_topic(entry)
         have = users.get(name)
         have_perms, have_topic = perms.get(name, {}), topic.get(name, {})
-        todo: list[tuple[str, str, Any]] = []
-        path = q(name)
-        if (
-            have is None
-            or tag_set(have.get("tags")) != want_tags
-            or not password_matches(entry["password"], have.get("password_hash", ""),
-                                    have.get("hashing_algorithm", ""))
-        ):  # fmt: skip
-            body = {"password": entry["password"], "tags": ",".join(want_tags)}
-            todo.append(("PUT", f"/users/{path}", body))
-        for vhost in sorted(set(have_perms) | set(want_perms)):
-            if vhost not in want_perms:
-                todo.append(("DELETE", f"/permissions/{q(vhost)}/{path}", None))
-            elif have_perms.get(vhost) != want_perms[vhost]:
-                c, w, r = want_perms[vhost]
-                body = {"configure": c, "write": w, "read": r}
-                todo.append(("PUT", f"/permissions/{q(vhost)}/{path}", body))
-        for vhost in sorted(set(have_topic) | set(want_topic)):
-            want = want_topic.get(vhost, {})
-            if have_topic.get(vhost, {}) == want:
-                continue
-            if vhost in have_topic:  # the API removes a user's topic permissions per vhost
-                todo.append(("DELETE", f"/topic-permissions/{q(vhost)}/{path}", None))
-            for exchange, (w, r) in sorted(want.items()):
-                body = {"exchange": exchange, "write": w, "read": r}
-                todo.append(("PUT", f"/topic-permissions/{q(vhost)}/{path}", body))
+        todo = plan_user(entry, have, have_perms, have_topic)
         if todo:
             (updated if have is not None else created).append(name)
             before[name] = None if have is None else {
                 "tags": tag_set(have.get("tags")), "permissions": have_perms,
                 "topic_permissions": have_topic}  # fmt: skip
-            after[name] = {"tags": want_tags, "permissions": want_perms,
-                           "topic_permissions": want_topic}  # fmt: skip
+            after[name] = {"tags": tag_set(entry["tags"]), "permissions": desired_perms(entry),
+                           "topic_permissions": desired_topic(entry)}  # fmt: skip
             requests.extend(todo)
 
     deleted: list[str] = []

@@ -49,3 +49,22 @@ def test_unknown_algorithm_empty_or_garbled_hash_count_as_changed() -> None:
 def test_tags_compare_as_sets() -> None:
     assert mod.tag_set("management,monitoring") == mod.tag_set(["monitoring", "management"])
     assert mod.tag_set("") == mod.tag_set([]) == []
+
+
+def test_plan_user_asks_only_for_the_differences() -> None:
+    sha = "rabbit_password_hashing_sha256"
+    entry = {"user": "relay/x", "password": "pw", "tags": "",
+             "permissions": [{"vhost": "/fedbus", "configure_priv": "^$",
+                              "write_priv": "^amq\\.topic$", "read_priv": "^$"}],
+             "topic_permissions": [], "queues": []}  # fmt: skip
+    new = mod.plan_user(entry, None, {}, {})
+    assert [(m, p) for m, p, _ in new] == [("PUT", "/users/relay%2Fx"),
+                                           ("PUT", "/permissions/%2Ffedbus/relay%2Fx")]  # fmt: skip
+    have = {"tags": [], "password_hash": stored("pw", hashlib.sha256), "hashing_algorithm": sha}
+    same = {"/fedbus": ("^$", "^amq\\.topic$", "^$")}
+    assert mod.plan_user(entry, have, same, {}) == []
+    extra = {**same, "/other": (".*", ".*", ".*")}
+    assert mod.plan_user(entry, have, extra, {}) == [
+        ("DELETE", "/permissions/%2Fother/relay%2Fx", None)]  # fmt: skip
+    changed = mod.plan_user({**entry, "password": "new"}, have, same, {})
+    assert changed == [("PUT", "/users/relay%2Fx", {"password": "new", "tags": ""})]
