@@ -8,7 +8,7 @@ users, packages and an agent) is matched:
 - ``index``: :meth:`fedbus.notifier.index.Index.match` on facts extracted beforehand;
 - ``index + targets``: the same, then reading each notification's user and destination
   from the index's target table, as :func:`fedbus.notifier.render.jobs_for` does next
-  (matching itself yields destination ids and rule ids);
+  (matching itself yields target numbers and rule ids);
 - ``index + accessors``: :meth:`~fedbus.notifier.index.Index.match` on facts read through
   the schema accessors per message (:func:`fedbus.notifier.facts.facts_of`) — what a worker
   does;
@@ -52,6 +52,7 @@ from fedbus.notifier.index import (
     RuleEntry,
     UserEntry,
     service_of,
+    targets_of,
 )
 from fedbus.notifier.worker import load_index
 
@@ -190,8 +191,7 @@ class Size:
         self.match_times.append(clock() - t0)
         t0 = clock()
         for f in facts:
-            for m in index.match(f):
-                t = m.target  # what rendering a job reads (render.jobs_for)
+            for t in targets_of(index.match(f)):  # what rendering a job reads (jobs_for)
                 t.user, t.destination.kind, t.destination.address  # noqa: B018
         self.target_times.append(clock() - t0)
         t0 = clock()
@@ -275,7 +275,7 @@ def main() -> int:
         f"size ≤1.5x the smallest → **{big['per_msg'] / base:.2f}x** "
         f"({'met' if big['per_msg'] / base <= 1.5 else 'NOT met'}); the same from the "
         f"median rounds: **{rows[0]['median_rate'] / big['median_rate']:.2f}x**.  Matching "
-        "yields (destination id, rule ids) per notification; reading each notification's user "
+        "yields (target number, rule ids) per notification; reading each notification's user "
         "and destination afterwards, as rendering its job does, gives "
         f"**{big['target_per_msg'] / rows[0]['target_per_msg']:.2f}x** (index + targets): one "
         "object per notification that is not in the CPU caches at 100k users.  The work per "

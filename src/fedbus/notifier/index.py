@@ -174,6 +174,14 @@ class Match(tuple[int, list[int], list["Target | None"]]):
         return f"Match(target {self[0]}, rules {self[1]})"
 
 
+def targets_of(matches: list[Match]) -> list[Target]:
+    """The user and destination of each match, in one pass (what rendering reads)."""
+    found = [m[2][m[0]] for m in matches]
+    if None in found:
+        raise LookupError("a target was dropped from the index after matching")
+    return found  # type: ignore[return-value]
+
+
 class _Filter:
     """A rule's filters (and its user's mute), shared by all rules with the same ones."""
 

@@ -15,7 +15,7 @@ from typing import Any
 from fedora_messaging.message import Message
 
 from fedbus.notifier.facts import summary_of, text_of, url_of
-from fedbus.notifier.index import Match
+from fedbus.notifier.index import Match, targets_of
 from fedbus.notifier.jobs import Job
 
 MAX_TEXT = 200_000
@@ -49,8 +49,7 @@ def jobs_for(message: Message, matches: list[Match], base_url: str) -> list[Job]
     subject = _commit_subject(message.body, summary) if is_commit(topic) else summary
     subject = one_line(subject, 200)
     jobs = []
-    for m in matches:
-        target = m.target  # the user and destination, read once from the index
+    for m, target in zip(matches, targets_of(matches), strict=True):
         d = target.destination
         footer = (
             f"\n\n-- \nYou receive this because of your notification rules "
