@@ -51,12 +51,28 @@ pytestmark = [
 def submit(b: object, by: str, selector: str) -> None:
     """Click a submit button and wait until the browser has loaded the next page."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = b.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
     b.find_element(by, selector).click()  # type: ignore[attr-defined]
-    WebDriverWait(b, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(b, 30).until(lambda _: is_gone(page))
+
+
+def is_gone(element: Any) -> bool:
+    """The element's page has been replaced.  Selenium's ``staleness_of`` knows only
+    ``StaleElementReferenceException``; while the next page loads, chromedriver may answer
+    "Node with given id does not belong to the document" instead (seen in CI, session 4)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as e:
+        if "does not belong to the document" in str(e):
+            return True
+        raise
+    return False
 
 def koji_build(name: str, owner: str) -> Any:
     from koji_fedoramessaging_messages.build import BuildStateChangeV1
