@@ -149,10 +149,7 @@ class Match(tuple[int, list[int], list["Target | None"]]):
 
     @property
     def target(self) -> Target:
-        target = self[2][self[0]]
-        if target is None:
-            raise LookupError(f"target {self[0]} was dropped from the index after matching")
-        return target
+        return targets_of([self])[0]
 
     @property
     def user_id(self) -> int:
