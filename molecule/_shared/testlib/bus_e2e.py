@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import pika
 import pytest
+from bus_testlib import container_ip
 
 MAIL_DOMAIN = "example.org"  # the MTA stand-in delivers it to local mailboxes
 
@@ -119,14 +120,14 @@ def pause_watcher(host, watcher: dict) -> None:
 KOJI_FIRE = r'''
 import copy, sys, koji, koji.plugin
 from koji.context import context
-release = sys.argv[1]
+release, package = sys.argv[1], sys.argv[2]
 tracker = koji.plugin.PluginTracker(path="/usr/lib/koji-hub-plugins")
 plugin = tracker.load("fedbus")
 for v in vars(plugin).values():  # kojixmlrpc.HandlerRegistry.register_plugin
     if not isinstance(v, type) and callable(v) and getattr(v, "callbacks", None):
         for cb in v.callbacks:
             koji.plugin.register_callback(cb, v)
-build = {"id": 2601234, "package_name": "python-fedbus", "name": "python-fedbus",
+build = {"id": 2601234, "package_name": package, "name": package,
          "version": "0.1.0", "release": release, "epoch": None, "task_id": 130001234,
          "owner_name": "alice", "creation_time": "2026-11-30 03:00:00+00:00",
          "completion_time": "2026-11-30 03:10:00+00:00", "state": 1}
@@ -144,11 +145,12 @@ print("fired")
 '''
 
 
-def fire_koji_callbacks(koji_host, release: str = "1.fc43") -> None:
-    """Koji's hub callbacks for a build of python-fedbus-0.1.0-<release>, through koji's own
+def fire_koji_callbacks(koji_host, release: str = "1.fc43",
+                        package: str = "python-fedbus") -> None:
+    """Koji's hub callbacks for a build of <package>-0.1.0-<release>, through koji's own
     plugin machinery, as the hub's user: state change and tag committed, an untag rolled back."""
-    fire = koji_host.run("runuser -u www-data -- /opt/fedbus/venv/bin/python -c %s %s",
-                         KOJI_FIRE, release)
+    fire = koji_host.run("runuser -u www-data -- /opt/fedbus/venv/bin/python -c %s %s %s",
+                         KOJI_FIRE, release, package)
     assert fire.rc == 0 and "fired" in fire.stdout, fire.stderr
 
 
@@ -165,6 +167,40 @@ def git_push(git_host, branch: str, summaries: list[str],
     push = git_host.run("runuser -u git -- sh -c %s", script)
     assert push.rc == 0, push.stdout + push.stderr
     return push.stdout
+
+
+def koji_build(name: str, release: str, prefix: str = "org.fedoraproject.local"):
+    """Koji's build.state.change for <name>-6.12.1-<release> going COMPLETE, as
+    koji-fedoramessaging publishes it."""
+    from koji_fedoramessaging_messages.build import BuildStateChangeV1
+
+    body = {"name": name, "version": "6.12.1", "release": release, "epoch": None,
+            "attribute": "state", "old": 0, "new": 1, "build_id": 4242, "task_id": 9999,
+            "task": None, "request": [f"git+https://src.fedoraproject.org/rpms/{name}.git#a",
+                                      "rawhide", {}],
+            "owner": "jdoe", "instance": "primary",
+            "creation_time": "2026-11-30T04:00:00+00:00",
+            "completion_time": "2026-11-30T04:10:00+00:00",
+            "url": "https://koji.fedoraproject.org/koji/buildinfo?buildID=4242"}
+    return BuildStateChangeV1(topic=f"{prefix}.buildsys.build.state.change", body=body)
+
+
+def publish_direct(broker: str, account: str, password: str, ca_file: str,
+                   messages: list) -> None:
+    """Validated messages published on ``broker`` (a container) with ``account``,
+    confirmed by the broker (the way a service without a relay publishes)."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    params = pika.ConnectionParameters(
+        host=container_ip(broker), port=5671, virtual_host="local",
+        credentials=pika.PlainCredentials(account, password),
+        ssl_options=pika.SSLOptions(ctx, server_hostname=broker))
+    with pika.BlockingConnection(params) as conn:
+        ch = conn.channel()
+        ch.confirm_delivery()
+        for m in messages:
+            m.validate()
+            ch.basic_publish("amq.topic", m._encoded_routing_key, m._encoded_body,
+                             m._properties, mandatory=True)
 
 
 @contextmanager

@@ -6,15 +6,13 @@ mid-stream and started again → nothing lost, nothing doubled."""
 from __future__ import annotations
 
 import re
-import ssl
 import sys
 import time
 import uuid
 from pathlib import Path
 
-import pika
 import pytest
-from bus_e2e import Irc, api, wait
+from bus_e2e import Irc, api, koji_build, publish_direct, wait
 from bus_testlib import container_ip
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "integration"))
@@ -29,33 +27,8 @@ NICK = f"watch{RUN}"
 USER = f"watcher{RUN}"  # a new user each run: the verify step may be rerun
 
 
-def koji_build(name: str, release: str):
-    from koji_fedoramessaging_messages.build import BuildStateChangeV1
-
-    body = {"name": name, "version": "6.12.1", "release": release, "epoch": None,
-            "attribute": "state", "old": 0, "new": 1, "build_id": 4242, "task_id": 9999,
-            "task": None, "request": [f"git+https://src.fedoraproject.org/rpms/{name}.git#a",
-                                      "rawhide", {}],
-            "owner": "jdoe", "instance": "primary",
-            "creation_time": "2026-11-30T04:00:00+00:00",
-            "completion_time": "2026-11-30T04:10:00+00:00",
-            "url": "https://koji.fedoraproject.org/koji/buildinfo?buildID=4242"}
-    return BuildStateChangeV1(topic=f"{PREFIX}.buildsys.build.state.change", body=body)
-
-
 def publish(account: str, password: str, ca_file: str, messages: list) -> None:
-    ctx = ssl.create_default_context(cafile=ca_file)
-    params = pika.ConnectionParameters(
-        host=container_ip("notifier-broker"), port=5671, virtual_host="local",
-        credentials=pika.PlainCredentials(account, password),
-        ssl_options=pika.SSLOptions(ctx, server_hostname="notifier-broker"))
-    with pika.BlockingConnection(params) as conn:
-        ch = conn.channel()
-        ch.confirm_delivery()
-        for m in messages:
-            m.validate()
-            ch.basic_publish("amq.topic", m._encoded_routing_key, m._encoded_body,
-                             m._properties, mandatory=True)
+    publish_direct("notifier-broker", account, password, ca_file, messages)
 
 
 @pytest.fixture(scope="module")
