@@ -12,6 +12,10 @@ PING that follows the PRIVMSG); on a failure, :meth:`Ledger.release` so a retry 
   window (the SMTP ``DATA`` answer in flight while the process is killed) is the only way
   to get a duplicate; the Message-ID header is derived from the key so a mail system can
   still fold it.
+
+The row also keeps what the notification is about — the job's topic, summary (one line,
+at most :data:`MAX_SUMMARY` characters) and URL — for the web UI's "recent notifications";
+the job carried them already, so jobs queued by an older version are recorded alike.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from sqlalchemy.exc import IntegrityError
 
 from fedbus.notifier.jobs import Job, Later
 from fedbus.notifier.models import Delivery, utcnow
+from fedbus.notifier.render import one_line
 from fedbus.notifier.store import Store
 
 _T = cast(Table, Delivery.__table__)
+MAX_SUMMARY = 300
 
 
 class InFlight(Later):
@@ -52,7 +58,9 @@ class Ledger:
     def _insert(self, job: Job) -> Any:
         return insert(_T).values(message_id=job.message_id[:64], user_id=job.user_id,
                                  destination_id=job.destination_id, status="sending",
-                                 at=utcnow())  # fmt: skip
+                                 at=utcnow(), topic=job.topic[:255] or None,
+                                 summary=one_line(job.summary, MAX_SUMMARY) or None,
+                                 url=job.url or None)  # fmt: skip
 
     def claim(self, job: Job) -> bool:
         """True: send it now.  False: already sent.  :class:`InFlight`: try later."""

@@ -14,6 +14,8 @@
   users changed since the last sequence they saw.
 - :class:`Delivery` — the idempotency key (message id, user, destination): a row is written
   before the notification is handed over; a redelivered job finding it is not sent again.
+  It also keeps what the notification was about (``topic``, ``summary``, ``url``: the web
+  UI's "recent notifications"; empty in rows written before migration 0004).
 - :class:`DigestItem` — an item waiting for a digest.
 """
 
@@ -158,6 +160,9 @@ class Delivery(Base):
     destination_id: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="sending")
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    topic: Mapped[str | None] = mapped_column(String(255), default=None)
+    summary: Mapped[str | None] = mapped_column(Text, default=None)
+    url: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class DigestItem(Base):

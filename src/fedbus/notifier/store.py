@@ -27,7 +27,8 @@ The API:
   ``add_destination`` (returns the plain token ONCE — only its SHA-256 is stored; send it to
   the address with :func:`fedbus.notifier.verify.send_verification`), ``new_token``
   (a fresh token, the old one stops working), ``verify_destination``, ``set_delivery``,
-  ``delete_destination``; ``list_packages``, ``add_package``, ``remove_package``.
+  ``delete_destination``; ``list_packages``, ``add_package``, ``remove_package``;
+  ``recent_deliveries`` (the last notifications sent to the user, newest first).
 - Values returned are frozen dataclasses (:class:`RuleView`, …), never ORM objects: no
   session leaks into the caller.  Bad input raises :class:`InvalidPreference` (a one-line
   message fit for a form or a 400 answer).
@@ -54,6 +55,7 @@ from fedbus.notifier.models import (
     PACKAGE_RELATIONS,
     Base,
     Change,
+    Delivery,
     Destination,
     PackageRelation,
     Rule,
@@ -109,6 +111,21 @@ class PackageView:
     package: str
     relation: str
     source: str
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """A notification handed to a sender: when (UTC; the send time once ``sent``), where,
+    and what about (``topic``, ``summary``, ``url``: ``None`` in rows older than that)."""
+
+    at: dt.datetime
+    status: str
+    kind: str
+    address: str
+    message_id: str
+    topic: str | None
+    summary: str | None
+    url: str | None
 
 
 @dataclass(frozen=True)
@@ -459,3 +476,18 @@ class UserStore:
             if row is None:
                 raise NotFound(f"you do not follow package {package!r}")
             s.delete(row)
+
+    # -- what was sent ----------------------------------------------------------------------
+
+    def recent_deliveries(self, limit: int = 20) -> list[DeliveryView]:
+        """The last ``limit`` notifications to the user's current destinations."""
+        with self.store.session() as s:
+            rows = s.execute(
+                select(Delivery.at, Delivery.status, Destination.kind, Destination.address,
+                       Delivery.message_id, Delivery.topic, Delivery.summary, Delivery.url)
+                .join(Destination, Destination.id == Delivery.destination_id)
+                .where(Delivery.user_id == self.user_id, Destination.user_id == self.user_id)
+                .order_by(Delivery.id.desc())
+                .limit(limit)
+            ).all()  # fmt: skip
+        return [DeliveryView(*row) for row in rows]

@@ -8,7 +8,8 @@ The web layer calls, after :meth:`UserStore.add_destination` or :meth:`UserStore
 It publishes (pika, blocking, with publisher confirms — usable from a WSGI request) one job
 to ``notifier.email`` / ``notifier.irc``; the sender delivers it like any notification,
 even though the destination is not verified yet.  The text carries the token and the link
-``<base_url>/settings/destinations/<id>/verify?token=<token>``.
+``<base_url>/settings/destinations/<id>/verify?token=<token>``; the job's summary
+(:data:`SUMMARY`, which the delivery ledger keeps and the web UI lists) never has the token.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ from fedbus.notifier.jobs import Job
 from fedbus.notifier.settings import QUEUES
 from fedbus.notifier.store import DestinationView
 
+SUMMARY = "Confirm your Fedora notifications address"
+
 
 def verification_job(
     *, user_id: int, user: str, destination: DestinationView, token: str, base_url: str
 ) -> Job:
     link = f"{base_url}/settings/destinations/{destination.id}/verify?token={quote(token)}"
     if destination.kind == "email":
-        subject = "Confirm your Fedora notifications address"
+        subject = SUMMARY
         text = (
             f"Hello {user},\n\nSomeone (hopefully you) asked to send Fedora notifications to "
             f"this address.  To confirm, open:\n\n  {link}\n\nor enter this code: {token}\n\n"
@@ -42,7 +45,7 @@ def verification_job(
     return Job(
         message_id=f"verify-{secrets.token_hex(8)}", user_id=user_id, user=user,
         destination_id=destination.id, kind=destination.kind, address=destination.address,
-        delivery="immediate", topic="verification", summary=subject or text,
+        delivery="immediate", topic="verification", summary=SUMMARY,
         subject=subject, text=text,
     )  # fmt: skip
 
