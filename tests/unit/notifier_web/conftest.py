@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +81,51 @@ def login(app: Flask, user: str, password: str) -> FlaskClient:
                                "csrf_token": csrf(page)})
     assert r.status_code == 302, r.get_data(as_text=True)
     return c
+
+
+def title_of(html: str) -> str:
+    m = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert m, "no <title> in the page"
+    return unescape(m.group(1)).strip()
+
+
+@dataclass
+class Cell:
+    text: str = ""
+    links: list[str] = field(default_factory=list)
+
+
+class _Table(HTMLParser):
+    """The rows of the table ``id`` of a page: each a list of cells (text and hrefs)."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id, self.depth = table_id, 0
+        self.rows: list[list[Cell]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table" and (self.depth or a.get("id") == self.table_id):
+            self.depth += 1
+        elif self.depth and tag == "tr":
+            self.rows.append([])
+        elif self.depth and tag in ("td", "th") and self.rows:
+            self.rows[-1].append(Cell())
+        elif self.depth and tag == "a" and self.rows and self.rows[-1]:
+            self.rows[-1][-1].links.append(a.get("href") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table" and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.depth and self.rows and self.rows[-1]:
+            cell = self.rows[-1][-1]
+            cell.text = " ".join(f"{cell.text} {data}".split())
+
+
+def table_rows(html: str, table_id: str) -> list[list[Cell]]:
+    """The body rows (the header row left out) of the table ``table_id``."""
+    parser = _Table(table_id)
+    parser.feed(html)
+    return parser.rows[1:]

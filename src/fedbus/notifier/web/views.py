@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any, cast
 
 from flask import (
@@ -18,9 +19,8 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import select
 
-from fedbus.notifier.models import DELIVERY_MODES, Delivery, Destination
+from fedbus.notifier.models import DELIVERY_MODES
 from fedbus.notifier.store import NotFound, RuleView, Store, UserStore
 from fedbus.notifier.validate import InvalidPreference
 from fedbus.notifier.web import auth
@@ -37,6 +37,7 @@ from fedbus.notifier.web.forms import (
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ui", __name__)
+WEB_LINK = re.compile(r"https?://[^\s/?#@]", re.IGNORECASE)
 
 
 def store() -> Store:
@@ -86,29 +87,25 @@ def logout() -> Any:
 # -- rules ------------------------------------------------------------------------------
 
 
+def web_link(url: str | None) -> str | None:
+    """``url`` if it is an absolute http(s) URL, else ``None``: no ``javascript:`` link."""
+    return url if url and WEB_LINK.match(url) else None
+
+
 def _recent(user: UserStore) -> list[dict[str, Any]]:
-    with store().session() as s:
-        rows = s.execute(
-            select(
-                Delivery.at,
-                Delivery.message_id,
-                Delivery.status,
-                Destination.kind,
-                Destination.address,
-            )
-            .join(Destination, Destination.id == Delivery.destination_id)
-            .where(Delivery.user_id == user.user_id, Destination.user_id == user.user_id)
-            .order_by(Delivery.id.desc())
-            .limit(20)
-        ).all()
+    """The last notifications, as the rules page lists them: what (the summary, or the
+    topic, or for rows older than migration 0004 the message id), when, where."""
     return [
         {
-            "at": r.at.strftime("%Y-%m-%d %H:%M:%S"),
-            "message_id": r.message_id,
-            "status": r.status,
-            "destination": f"{r.kind}: {r.address}",
+            "at": d.at.strftime("%Y-%m-%d %H:%M:%S"),
+            "at_iso": d.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "summary": d.summary or d.topic or d.message_id,
+            "topic": d.topic if d.summary else None,
+            "link": web_link(d.url),
+            "destination": f"{d.kind}: {d.address}",
+            "status": d.status,
         }
-        for r in rows
+        for d in user.recent_deliveries()
     ]
 
 
