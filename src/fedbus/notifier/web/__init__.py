@@ -9,6 +9,7 @@ Every page and API call works on the preferences of the authenticated user only,
 Pages live under ``/settings/…`` (deep links: ``/settings/packages/<name>``,
 ``/settings/users/<name>``, ``/settings/services/<name>``, ``/settings/topics/<glob>``),
 the REST API under ``/api/v1/…`` with its OpenAPI document at ``/api/openapi.json``.
+Errors are pages of the site, or JSON under ``/api/`` (:mod:`.errors`).
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ def create_app(
     amqp_config: str | None = None,
     testing: bool = False,
 ) -> Flask:
-    from fedbus.notifier.web import api, views
+    from fedbus.notifier.web import api, errors, views
 
-    app = Flask(__name__)
+    app = errors.App(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
@@ -82,6 +83,7 @@ def create_app(
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # JSON only, see api.py: no form posts, no cookies accepted
+    errors.register(app)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -200,7 +200,7 @@ def rule_edit(rule_id: int) -> Any:
         else:
             flash("Rule saved.", "info")
             return redirect(url_for("ui.rules"))
-    return render("rule_form.html", form=form, heading="Edit the rule")
+    return render("rule_form.html", form=form, heading=f"Edit the rule {rule.name or rule.id}")
 
 
 @bp.post("/settings/rules/<int:rule_id>/delete")
