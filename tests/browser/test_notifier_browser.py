@@ -4,7 +4,8 @@ Against the app served locally by ``fedbus notifier web`` (gunicorn, SQLite), wi
 worker and email sender on a test vhost of the host RabbitMQ and a real SMTP server
 (aiosmtpd): log in, add an email destination and verify it from the link in the mail, add a
 rule through the ``/settings/packages/kernel`` deep link, publish a Koji build message for
-kernel and see it act: the mail arrives and the rules page lists the notification.
+kernel and see it act: the mail arrives and the rules page lists the notification (its
+summary, linked to the Koji build, and where it went).
 Screenshots go to tests/output/ on each run (docs/screenshots/notifier-rules.png is written
 when missing or with FEDBUS_UPDATE_SCREENSHOTS=1).
 
@@ -37,6 +38,7 @@ DRIVER = shutil.which("chromedriver")
 OUTPUT = ROOT / "tests" / "output"
 DOC_SHOT = ROOT / "docs" / "screenshots" / "notifier-rules.png"
 PASSWORD = "alice-password-1"
+KOJI_URL = "https://koji.fedoraproject.org/koji/buildinfo?buildID=4242"
 
 pytestmark = [
     pytest.mark.integration,
@@ -84,7 +86,7 @@ def koji_build(name: str, owner: str) -> Any:
             "owner": owner, "instance": "primary",
             "creation_time": "2026-11-30T04:00:00+00:00",
             "completion_time": "2026-11-30T04:10:00+00:00",
-            "url": "https://koji.fedoraproject.org/koji/buildinfo?buildID=4242"}
+            "url": KOJI_URL}
     return BuildStateChangeV1(topic=f"{PREFIX}.buildsys.build.state.change", body=body)
 
 
@@ -204,9 +206,21 @@ def test_login_add_rule_and_see_it_act_on_the_next_message(
     mails = smtp.messages("alice@example.org")[1:]
     assert len(mails) == 1 and "kernel" in mails[0]["Subject"], [m["Subject"] for m in mails]
     b.get(f"{base}/settings/rules")
-    recent = b.find_element(By.ID, "recent").text
-    assert "email: alice@example.org" in recent
+    assert b.title == "Rules — Fedora Notifications"
+    rows = b.find_elements(By.CSS_SELECTOR, "#recent tr.notification")
+    builds = [r for r in rows if "Build" in r.text]  # the verification mail is listed too
+    assert len(builds) == 1, [r.text for r in rows]
+    assert "email: alice@example.org" in builds[0].text
+    link = builds[0].find_element(By.TAG_NAME, "a")
+    assert "kernel" in link.text and "firefox" not in link.text, link.text
+    assert link.get_attribute("href") == KOJI_URL
     path = shot(b, "notifier-rules")
     if not DOC_SHOT.exists() or os.environ.get("FEDBUS_UPDATE_SCREENSHOTS") == "1":
         DOC_SHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOC_SHOT)
+
+    # 5. a wrong address is a page of the site, with the way back
+    b.get(f"{base}/settings/no-such-page")
+    assert b.title == "Page not found — Fedora Notifications"
+    submit(b, By.ID, "home")
+    assert b.current_url == f"{base}/settings/rules"
