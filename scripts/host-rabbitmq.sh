@@ -13,7 +13,16 @@
 # tests/integration/test_host_rabbitmq_order.py does).
 # An administrator `fedbus-test` / `fedbus-test` owns the vhost `/`; guest is removed.
 # The tests read FEDBUS_TEST_AMQP_URL / FEDBUS_TEST_MGMT_URL (printed by `env`).
-# Data lives in .cache/rabbitmq (git-ignored; FEDBUS_TEST_RABBITMQ_DIR in `env`).
+#
+# Data: /var/lib/fedbus-test-rabbitmq/<node>-<hash of this checkout's path>/ (printed
+# by `env` as FEDBUS_TEST_RABBITMQ_DIR; its file `checkout` says whose it is), not in
+# the checkout. The server runs as user rabbitmq, which must traverse every parent of
+# its data, and the parents of a checkout are not this script's to open: /root is
+# 0700, and `make up` once left .cache/ 0700 (issue 13). /var/lib/fedbus-test-rabbitmq
+# is this script's alone: made root 0755 on every start. Should rabbitmq still not
+# reach the data, start says which directory is in the way, in one line. Removing
+# .cache/ does not reset the node, and a removed clone leaves its directory here
+# (rm -r it, the node stopped). The data used to be in .cache/rabbitmq, now unused.
 #
 # Every clone's node has the same default name, so the node that answers may be
 # another checkout's. start then uses it as it is; stop leaves it alone: it stops
@@ -28,7 +37,9 @@ dist_port=${FEDBUS_TEST_DIST_PORT:-25672}
 node=${FEDBUS_TEST_RABBITMQ_NODE:-fedbus-test@localhost}
 [[ $node =~ ^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$ ]] || {
   echo "host-rabbitmq: FEDBUS_TEST_RABBITMQ_NODE must be name@host, not '$node'" >&2; exit 2; }
-base=$(pwd)/.cache/rabbitmq
+checkout=$(pwd -P)
+top=/var/lib/fedbus-test-rabbitmq
+base=$top/$node-$(printf '%s' "$checkout" | sha256sum | cut -c1-12)
 pid_file=$base/rabbitmq.pid
 
 export RABBITMQ_NODENAME=$node
@@ -47,6 +58,23 @@ running() { ctl -q ping >/dev/null 2>&1; }
 # The OS pid of the node that answers to $node.
 node_pid() { ctl -q eval 'os:getpid().' 2>/dev/null | tr -dc 0-9; }
 
+# Why user rabbitmq cannot use $base, in one line, if it cannot.
+check_reachable() {
+  runuser -u rabbitmq -- test -w "$base/mnesia" -a -w "$base/log" -a -r "$base/rabbitmq.conf" \
+    && return 0
+  local dir=""
+  local -a parts
+  IFS=/ read -ra parts <<< "${base#/}"
+  for part in "${parts[@]}"; do
+    dir=$dir/$part
+    runuser -u rabbitmq -- test -x "$dir" || {
+      echo "host-rabbitmq: user rabbitmq cannot traverse $dir ($(stat -c '%A %U:%G' "$dir")), so the node cannot use $base" >&2
+      exit 1; }
+  done
+  echo "host-rabbitmq: user rabbitmq cannot write $base/mnesia or $base/log ($(stat -c '%A %U:%G' "$base/mnesia" "$base/log" | paste -sd' '))" >&2
+  exit 1
+}
+
 start() {
   if ! command -v rabbitmq-server >/dev/null; then
     echo "host-rabbitmq: installing rabbitmq-server" >&2
@@ -54,7 +82,9 @@ start() {
     # Debian starts a default node when systemd runs; we use our own.
   fi
   if running; then return 0; fi
+  install -d -o root -g root -m 0755 "$top"
   mkdir -p "$base/mnesia" "$base/log"
+  printf '%s\n' "$checkout" > "$base/checkout"
   cat > "$base/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:$amqp_port
 management.tcp.ip = 127.0.0.1
@@ -66,8 +96,10 @@ log.file.level = warning
 CONF
   echo '[rabbitmq_management,rabbitmq_prometheus,rabbitmq_event_exchange].' > "$base/enabled_plugins"
   chown -R rabbitmq:rabbitmq "$base"
-  # The server must run as `rabbitmq` (its Erlang cookie lives in its home).
-  (exec runuser -u rabbitmq -- env RABBITMQ_NODENAME="$node" \
+  check_reachable
+  # The server must run as `rabbitmq` (its Erlang cookie lives in its home); from
+  # $base, not from the checkout, which rabbitmq may not be able to enter.
+  (cd "$base" && exec runuser -u rabbitmq -- env RABBITMQ_NODENAME="$node" \
     RABBITMQ_MNESIA_BASE="$base/mnesia" RABBITMQ_LOG_BASE="$base/log" \
     RABBITMQ_CONFIG_FILE="$base/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$base/enabled_plugins" \
     RABBITMQ_DIST_PORT="$dist_port" RABBITMQ_PID_FILE="$pid_file" \
@@ -96,10 +128,11 @@ CONF
 
 stop() {
   running || return 0
-  local pid ours
+  local pid ours legacy
   pid=$(node_pid)
   ours=$(cat "$pid_file" 2>/dev/null || true)
-  if [ -z "$pid" ] || [ "$pid" != "$ours" ]; then
+  legacy=$(cat .cache/rabbitmq/rabbitmq.pid 2>/dev/null || true)   # started before issue 13
+  if [ -z "$pid" ] || { [ "$pid" != "$ours" ] && [ "$pid" != "$legacy" ]; }; then
     echo "host-rabbitmq: $node (pid ${pid:-unknown}) is not this checkout's node (pid file $pid_file: ${ours:-none}); left running" >&2
     return 0
   fi
