@@ -1,0 +1,41 @@
+"""The wedges' systemd units (roles/wedges/templates/systemd) render every option: the
+lists and dicts looped over (Bugzilla's products, NetApp's volumes) end up on ExecStart."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import jinja2
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "roles" / "wedges" / "templates" / "systemd"
+
+
+def exec_start(name: str, **variables: object) -> list[str]:
+    env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined)  # as Ansible
+    env.filters["quote"] = shlex.quote
+    text = env.from_string((TEMPLATES / name).read_text()).render(
+        ansible_managed="managed", wedges_fedbus="/opt/fedbus/venv/bin/fedbus-wedge",
+        **variables)
+    line = next(x for x in text.splitlines() if x.startswith("ExecStart="))
+    return shlex.split(line.removeprefix("ExecStart="))
+
+
+def test_bugzilla_poll_gets_every_product_and_the_key() -> None:
+    argv = exec_start("fedbus-bugzilla-poll.service.j2", wedges_bugzilla_url="https://bz",
+                      wedges_bugzilla_interval=10, wedges_bugzilla_api_key="k",
+                      wedges_bugzilla_products=["Fedora", "Fedora EPEL"])
+    assert argv[argv.index("bugzilla-poll") + 1:] == [
+        "--url", "https://bz", "--interval", "10", "--product", "Fedora",
+        "--product", "Fedora EPEL", "--api-key-file", "/etc/fedbus/bugzilla-api-key"]
+
+
+def test_netapp_watch_gets_every_volume() -> None:
+    argv = exec_start("fedbus-netapp-watch.service.j2", wedges_netapp_url="https://filer",
+                      wedges_netapp_max_lag=3600, wedges_netapp_interval=30,
+                      wedges_netapp_user="ro", wedges_netapp_ca="/ca.pem",
+                      wedges_netapp_volumes={"svm:b": "tree-b", "svm:a": "tree a"})
+    assert argv[argv.index("netapp-watch") + 1:] == [
+        "--url", "https://filer", "--max-lag", "3600", "--interval", "30", "--user", "ro",
+        "--password-file", "/etc/fedbus/netapp-password", "--ca", "/ca.pem",
+        "--volume", "svm:a=tree a", "--volume", "svm:b=tree-b"]
