@@ -2,7 +2,7 @@
 # The test command (README, .ci/run): sets up what it needs, then runs the layers
 # fastest first and stops at the first failing layer.
 #
-#   scripts/test.sh                 # all layers: lint unit integration molecule
+#   scripts/test.sh                 # all layers: lint unit installed integration molecule
 #   scripts/test.sh lint unit       # only these layers
 #   FEDBUS_MOLECULE_SCENARIOS="broker" scripts/test.sh molecule   (default: molecule/ci-scenarios)
 #   FEDBUS_MOLECULE_SCENARIOS=all scripts/test.sh molecule
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 layers=("$@")
-[ ${#layers[@]} -gt 0 ] || layers=(lint unit integration molecule)
+[ ${#layers[@]} -gt 0 ] || layers=(lint unit installed integration molecule)
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -37,6 +37,12 @@ for layer in "${layers[@]}"; do
       step "unit tests"
       run_pytest tests/unit -q
       ;;
+    installed)
+      # The wheel as the roles build it, installed with the runtime pins in a fresh
+      # virtualenv (.cache/installed-venv); tests/installed run there, fedbus NOT from src/.
+      step "installed: the fedbus wheel in a fresh virtualenv (web UI, migrations, commands)"
+      python tests/installed/harness.py -q
+      ;;
     integration)
       step "integration tests (real RabbitMQ, SMTP, IRC, PostgreSQL, rsync, git; headless Chromium)"
       scripts/host-rabbitmq.sh start
@@ -58,7 +64,7 @@ for layer in "${layers[@]}"; do
         molecule test -s "$scenario"
       done
       ;;
-    *) echo "test: unknown layer '$layer' (lint, unit, integration, molecule)" >&2; exit 2 ;;
+    *) echo "test: unknown layer '$layer' (lint, unit, installed, integration, molecule)" >&2; exit 2 ;;
   esac
 done
 step "all requested layers passed: ${layers[*]}"
