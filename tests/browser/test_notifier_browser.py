@@ -6,15 +6,15 @@ worker and email sender on a test vhost of the host RabbitMQ and a real SMTP ser
 rule through the ``/settings/packages/kernel`` deep link, publish a Koji build message for
 kernel and see it act: the mail arrives and the rules page lists the notification (its
 summary, linked to the Koji build, and where it went).
-Screenshots go to tests/output/ on each run (docs/screenshots/notifier-rules.png is written
-when missing or with FEDBUS_UPDATE_SCREENSHOTS=1).
+Screenshots go to tests/output/browser/ on each run (docs/screenshots/ come from the
+deployed UI: molecule/default/tests/test_web_ui.py). The driver and the page helpers are
+molecule/_shared/testlib/bus_browser.py's, shared with the molecule scenarios.
 
 Needs ``chromium`` and ``chromium-driver`` (scripts/host-deps.sh installs them); skipped otherwise.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -29,14 +29,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "molecule" / "_shared" / "testlib"))
 
+from bus_browser import chromium, shot, submit  # noqa: E402
+from bus_e2e import koji_build  # noqa: E402
 from notifier_servers import SmtpServer, free_port, wait_for  # noqa: E402
 from notifier_stack import PREFIX, Stack  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
-OUTPUT = ROOT / "tests" / "output"
-DOC_SHOT = ROOT / "docs" / "screenshots" / "notifier-rules.png"
 PASSWORD = "alice-password-1"
 KOJI_URL = "https://koji.fedoraproject.org/koji/buildinfo?buildID=4242"
 
@@ -49,45 +50,6 @@ pytestmark = [
 ]
 
 
-
-def submit(b: object, by: str, selector: str) -> None:
-    """Click a submit button and wait until the browser has loaded the next page."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    page = b.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
-    b.find_element(by, selector).click()  # type: ignore[attr-defined]
-    WebDriverWait(b, 30).until(lambda _: is_gone(page))
-
-
-def is_gone(element: Any) -> bool:
-    """The element's page has been replaced.  Selenium's ``staleness_of`` knows only
-    ``StaleElementReferenceException``; while the next page loads, chromedriver may answer
-    "Node with given id does not belong to the document" instead (seen in CI, session 4)."""
-    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-
-    try:
-        element.is_enabled()
-    except StaleElementReferenceException:
-        return True
-    except WebDriverException as e:
-        if "does not belong to the document" in str(e):
-            return True
-        raise
-    return False
-
-def koji_build(name: str, owner: str) -> Any:
-    from koji_fedoramessaging_messages.build import BuildStateChangeV1
-
-    body = {"name": name, "version": "6.12.1", "release": "300.fc42", "epoch": None,
-            "attribute": "state", "old": 0, "new": 1, "build_id": 4242, "task_id": 9999,
-            "task": None, "request": [f"git+https://src.fedoraproject.org/rpms/{name}.git#a",
-                                      "rawhide", {}],
-            "owner": owner, "instance": "primary",
-            "creation_time": "2026-11-30T04:00:00+00:00",
-            "completion_time": "2026-11-30T04:10:00+00:00",
-            "url": KOJI_URL}
-    return BuildStateChangeV1(topic=f"{PREFIX}.buildsys.build.state.change", body=body)
 
 
 def queue_consumed(broker: Any, vhost: str, queue: str) -> bool:
@@ -138,25 +100,8 @@ def served(tmp_path: Path, broker: Any, vhost: str) -> Iterator[tuple[Stack, Smt
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1280,1000"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(str(DRIVER)), options=opts)
-    driver.implicitly_wait(5)
-    yield driver
-    driver.quit()
-
-
-def shot(driver: Any, name: str) -> Path:
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / f"{name}.png"
-    driver.save_screenshot(str(path))
-    return path
+    with chromium() as driver:
+        yield driver
 
 
 def test_login_add_rule_and_see_it_act_on_the_next_message(
@@ -200,7 +145,8 @@ def test_login_add_rule_and_see_it_act_on_the_next_message(
 
     # 4. the next message acts on it: the build of kernel by someone else is mailed
     time.sleep(2.5)  # the workers pick up changed preferences within 2 s
-    stack.publish([koji_build("kernel", "jdoe"), koji_build("firefox", "jdoe")])
+    stack.publish([koji_build("kernel", "300.fc42", PREFIX),
+                   koji_build("firefox", "300.fc42", PREFIX)])
     wait_for(lambda: len(smtp.messages("alice@example.org")) >= 2, 30, "the build mail")
     time.sleep(1.0)  # a wrong match (firefox) would arrive within this second too
     mails = smtp.messages("alice@example.org")[1:]
@@ -214,10 +160,7 @@ def test_login_add_rule_and_see_it_act_on_the_next_message(
     link = builds[0].find_element(By.TAG_NAME, "a")
     assert "kernel" in link.text and "firefox" not in link.text, link.text
     assert link.get_attribute("href") == KOJI_URL
-    path = shot(b, "notifier-rules")
-    if not DOC_SHOT.exists() or os.environ.get("FEDBUS_UPDATE_SCREENSHOTS") == "1":
-        DOC_SHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOC_SHOT)
+    shot(b, "notifier-rules")
 
     # 5. a wrong address is a page of the site, with the way back
     b.get(f"{base}/settings/no-such-page")
