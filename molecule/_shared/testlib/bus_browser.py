@@ -137,6 +137,7 @@ class Journey:
     screenshots: list[Path] = field(default_factory=list)
     build_mail: EmailMessage | None = None
     recent: str = ""
+    links: list[str] = field(default_factory=list)
 
 
 def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -227,6 +228,7 @@ def ui_journey(b: Any, base: str, *, admin: tuple[str, str], user: str, password
         return text if address in text else ""
 
     j.recent = _wait(recent, 60, "the notification on the rules page")
+    j.links = [a.get_attribute("href") for a in b.find_elements(By.CSS_SELECTOR, "#recent a")]
     step("notifier-07-rules-with-notification")
     return j
 

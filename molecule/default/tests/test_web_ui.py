@@ -40,5 +40,6 @@ def test_a_contributor_sets_up_notifications_in_the_browser(host, mta, secrets) 
     # the page says what happened, not a message id: the build, where it went
     assert f"{package}-0.1.0-{release}" in seen.recent, seen.recent
     assert f"email: {user}@{MAIL_DOMAIN}" in seen.recent, seen.recent
+    assert "https://koji.fedoraproject.org/koji/buildinfo?buildID=2601234" in seen.links
     for path in seen.screenshots:
         publish_doc_shot(path)

@@ -43,3 +43,4 @@ def test_a_contributor_sets_up_notifications_in_the_browser(mta, secrets, ca_fil
     assert seen.build_mail is not None
     assert f"{package}-6.12.1-{release}" in seen.recent, seen.recent
     assert f"email: {user}@{MAIL_DOMAIN}" in seen.recent, seen.recent
+    assert "https://koji.fedoraproject.org/koji/buildinfo?buildID=4242" in seen.links
