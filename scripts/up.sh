@@ -47,3 +47,8 @@ if docker inspect fedbus-notifier >/dev/null 2>&1; then
   echo "  Notification server: http://${web_ip}:8080/   (local login: admin / ${web_pw})"
   echo "  Mail it sent:       docker exec fedbus-infra cat /var/mail/watcher   (IRC: ngircd on fedbus-infra:6667)"
 fi
+if docker inspect fedbus-hooks >/dev/null 2>&1; then
+  hooks_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' fedbus-hooks)
+  echo "  Webhook endpoint:   POST http://${hooks_ip}:8095/hook/<service>   (Authorization: Bearer <vault_webhook_tokens[service]>; GET /health)"
+  echo "  Polled stand-ins:   ONTAP and Bugzilla APIs on fedbus-infra, requests in /var/log/fedbus-stand-ins/{ontap,bugzilla}.log"
+fi
