@@ -7,11 +7,15 @@ for credentials. On a failure the journal of the units under test is printed.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import ssl
 import subprocess
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -34,6 +38,22 @@ def container_ip(name: str) -> str:
     ).stdout
     networks = json.loads(out)
     return next(n["IPAddress"] for n in networks.values() if n.get("IPAddress"))
+
+
+def management_api(broker_ip: str, admin_password: str, ca_file: str) -> Callable[[str], Any]:
+    """GET <path> on the broker's management API (https://<broker>:15671) as fedbus-admin,
+    checking its certificate against the collection CA; returns the decoded JSON."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    ctx.check_hostname = False  # reached by address; the chain is still verified
+    auth = base64.b64encode(f"fedbus-admin:{admin_password}".encode()).decode()
+
+    def get(path: str) -> Any:
+        request = urllib.request.Request(f"https://{broker_ip}:15671{path}",
+                                         headers={"Authorization": f"Basic {auth}"})
+        with urllib.request.urlopen(request, context=ctx, timeout=15) as resp:
+            return json.loads(resp.read())
+
+    return get
 
 
 def pki_dir() -> Path:
