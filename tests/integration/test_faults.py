@@ -1,8 +1,8 @@
 """Fault tests: a broker outage while producing through the relay, a relay SIGKILL; and TLS.
 
-They run against a second, private RabbitMQ node (``fedbus-fault@localhost``, its own ports
-and data in ``.cache/rabbitmq-fault``) so that stopping it does not disturb anyone using the
-shared test node; it also has a TLS listener with a throw-away CA.  The outage is
+They run against a second, private RabbitMQ node (``fedbus-fault@localhost``, its own ports;
+see private_rabbitmq.py for where its data lives) so that stopping it does not disturb anyone
+using the shared test node; it also has a TLS listener with a throw-away CA.  The outage is
 ``rabbitmqctl stop_app`` / ``start_app``: the broker closes every connection and its
 listener, then recovers its durable queues and persistent messages.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,10 +19,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pika
+import private_rabbitmq
 import pytest
 
 from fedbus.consumer import Consumer, Deduplicator
@@ -33,7 +32,6 @@ from fedbus.relay.forwarder import FLUSH_COUNT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 TOPIC = "org.fedoraproject.local.git.commit.receive"
 NODE = "fedbus-fault@localhost"
 AMQP_PORT, MGMT_PORT, DIST_PORT, TLS_PORT = 5679, 15679, 25679, 5680
@@ -53,86 +51,27 @@ def make_pki(d: Path) -> None:
         "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
 
 
-@dataclass
-class FaultNode:
-    base: Path
-    env: dict[str, str]
-
-    @property
-    def url(self) -> str:
-        return f"amqp://fedbus-test:fedbus-test@127.0.0.1:{AMQP_PORT}/%2F"
-
-    def ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["rabbitmqctl", "-q", "-n", NODE, *args], env=self.env,
-                              capture_output=True, text=True, check=check, timeout=120)
-
-    def stop_app(self) -> None:
-        self.ctl("stop_app")
-
-    def start_app(self) -> None:
-        self.ctl("start_app")
-        self.ctl("await_startup", "--timeout", "60")
-
-
 @pytest.fixture(scope="module")
-def fault_node() -> Iterator[FaultNode]:
-    if not shutil.which("rabbitmq-server") and not Path("/usr/lib/rabbitmq/bin").is_dir():
-        pytest.skip("rabbitmq-server is not installed")
-    base = ROOT / ".cache" / "rabbitmq-fault"
-    shutil.rmtree(base, ignore_errors=True)
-    (base / "mnesia").mkdir(parents=True)
-    (base / "log").mkdir()
-    make_pki(base)
-    (base / "rabbitmq.conf").write_text(
-        f"listeners.tcp.default = 127.0.0.1:{AMQP_PORT}\n"
-        f"listeners.ssl.default = 127.0.0.1:{TLS_PORT}\n"
-        f"ssl_options.cacertfile = {base}/ca.pem\n"
-        f"ssl_options.certfile = {base}/server.pem\n"
-        f"ssl_options.keyfile = {base}/server.key\n"
-        "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n"
-        f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {MGMT_PORT}\n"
-        "loopback_users = none\nlog.file.level = warning\n"
-    )
-    (base / "enabled_plugins").write_text("[].\n")
-    env = {
-        **os.environ,
-        "RABBITMQ_NODENAME": NODE,
-        "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
-        "RABBITMQ_LOG_BASE": str(base / "log"),
-        "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq"),
-        "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
-        "RABBITMQ_DIST_PORT": str(DIST_PORT),
-        "RABBITMQ_PID_FILE": str(base / "rabbitmq.pid"),
-    }
-    subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(base)], check=True)
-    server = subprocess.Popen(
-        ["runuser", "-u", "rabbitmq", "--", "env",
-         *(f"{k}={v}" for k, v in env.items() if k.startswith("RABBITMQ_")),
-         "setsid", "/usr/lib/rabbitmq/bin/rabbitmq-server"],
-        stdout=open(base / "log" / "stdout.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
-        stdin=subprocess.DEVNULL,
-    )
-    node = FaultNode(base, env)
-    deadline = time.monotonic() + 60
-    while node.ctl("ping", check=False).returncode != 0:
-        assert server.poll() is None, (base / "log" / "stdout.log").read_text()[-2000:]
-        assert time.monotonic() < deadline, "fault node did not start"
-        time.sleep(0.5)
-    node.ctl("await_startup", "--timeout", "60")
-    node.ctl("add_user", "fedbus-test", "fedbus-test")
-    node.ctl("set_user_tags", "fedbus-test", "administrator")
-    node.ctl("set_permissions", "-p", "/", "fedbus-test", ".*", ".*", ".*")
-    try:
+def fault_node(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[private_rabbitmq.PrivateNode]:
+    pki = tmp_path_factory.mktemp("fault-pki")
+    make_pki(pki)
+    d = private_rabbitmq.data_dir(NODE)
+    tls = [f"listeners.ssl.default = 127.0.0.1:{TLS_PORT}",
+           f"ssl_options.cacertfile = {d}/ca.pem", f"ssl_options.certfile = {d}/server.pem",
+           f"ssl_options.keyfile = {d}/server.key",
+           "ssl_options.verify = verify_none", "ssl_options.fail_if_no_peer_cert = false"]
+    with private_rabbitmq.node(
+        NODE, amqp_port=AMQP_PORT, dist_port=DIST_PORT, mgmt_port=MGMT_PORT, conf=tls,
+        files={name: pki / name for name in ("ca.pem", "server.pem", "server.key")},
+    ) as node:
         yield node
-    finally:
-        node.ctl("stop", check=False)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
-def test_tls_publish_verifies_the_broker_certificate(fault_node):
+def test_tls_publish_verifies_the_broker_certificate(
+    fault_node: private_rabbitmq.PrivateNode,
+) -> None:
     """amqps:// with the CA: confirmed publish; without the CA: a one-line refusal."""
     from fedbus.client import BrokerUnavailable, Publisher, TlsOptions
 
@@ -181,7 +120,9 @@ def wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def test_broker_outage_while_producing(fault_node, tmp_path):
+def test_broker_outage_while_producing(
+    fault_node: private_rabbitmq.PrivateNode, tmp_path: Path
+) -> None:
     """Producer keeps publishing through the relay while the broker goes away and comes
     back: every message reaches the consumer exactly once after dedupe, in order."""
     url, spool_dir, total = fault_node.url, tmp_path / "spool", 1500
@@ -222,7 +163,9 @@ def test_broker_outage_while_producing(fault_node, tmp_path):
     assert handled == list(range(total))  # each once, in order
 
 
-def test_relay_sigkill_mid_stream_loses_nothing(fault_node, tmp_path):
+def test_relay_sigkill_mid_stream_loses_nothing(
+    fault_node: private_rabbitmq.PrivateNode, tmp_path: Path
+) -> None:
     url, spool_dir, total = fault_node.url, tmp_path / "spool", 6000
     queue = bind_queue(url)
     for i in range(total):

@@ -4,20 +4,18 @@ the broker down during a sync (on a private RabbitMQ node)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import private_rabbitmq
 import pytest
 import test_mirror
 from test_mirror import Net, Recorder, digest, wait_for, write
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 net = test_mirror.net  # the same fixture: a master, tiers and a recorder on a fresh vhost
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def rsyncs_into(tree: Path) -> list[str]:
@@ -82,59 +80,19 @@ def test_burst_during_a_pull_coalesces_into_one_follow_up(net) -> None:
 # -- the broker down during a sync: a private node, stopped and started --------------------
 
 NODE = "fedbus-mirrorfault@localhost"
-AMQP_PORT, MGMT_PORT, DIST_PORT = 5683, 15683, 25683
+AMQP_PORT, DIST_PORT = 5683, 25683
 
 
 @pytest.fixture(scope="module")
-def private_node() -> Iterator[dict[str, str]]:
-    if not Path("/usr/lib/rabbitmq/bin").is_dir():
-        pytest.skip("rabbitmq-server is not installed")
-    base = ROOT / ".cache" / "rabbitmq-mirrorfault"
-    shutil.rmtree(base, ignore_errors=True)
-    (base / "mnesia").mkdir(parents=True)
-    (base / "log").mkdir()
-    (base / "rabbitmq.conf").write_text(
-        f"listeners.tcp.default = 127.0.0.1:{AMQP_PORT}\nloopback_users = none\n"
-        "log.file.level = warning\n")
-    (base / "enabled_plugins").write_text("[].\n")
-    env = {"RABBITMQ_NODENAME": NODE, "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
-           "RABBITMQ_LOG_BASE": str(base / "log"), "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq"),
-           "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
-           "RABBITMQ_DIST_PORT": str(DIST_PORT), "RABBITMQ_PID_FILE": str(base / "pid")}
-    full = {**os.environ, **env}
-    subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(base)], check=True)
-    server = subprocess.Popen(
-        ["runuser", "-u", "rabbitmq", "--", "env", *(f"{k}={v}" for k, v in env.items()),
-         "setsid", "/usr/lib/rabbitmq/bin/rabbitmq-server"],
-        stdout=open(base / "log" / "stdout.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
-        stdin=subprocess.DEVNULL)
-
-    def ctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["rabbitmqctl", "-q", "-n", NODE, *args], env=full,
-                              capture_output=True, text=True, check=check, timeout=120)
-
-    deadline = time.monotonic() + 90
-    while ctl("ping", check=False).returncode != 0:
-        assert server.poll() is None, "private node died"
-        assert time.monotonic() < deadline, "private node did not start"
-        time.sleep(0.5)
-    ctl("await_startup", "--timeout", "60")
-    ctl("add_user", "fedbus-test", "fedbus-test")
-    ctl("set_permissions", "-p", "/", "fedbus-test", ".*", ".*", ".*")
-    try:
-        yield {"url": f"amqp://fedbus-test:fedbus-test@127.0.0.1:{AMQP_PORT}/%2F",
-               "stop": lambda: ctl("stop_app"),  # type: ignore[dict-item]
-               "start": lambda: (ctl("start_app"), ctl("await_startup", "--timeout", "60"))}
-    finally:
-        ctl("stop", check=False)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+def private_node() -> Iterator[private_rabbitmq.PrivateNode]:
+    with private_rabbitmq.node(NODE, amqp_port=AMQP_PORT, dist_port=DIST_PORT) as node:
+        yield node
 
 
-def test_broker_down_during_a_sync(private_node, tmp_path) -> None:
-    url = private_node["url"]
+def test_broker_down_during_a_sync(
+    private_node: private_rabbitmq.PrivateNode, tmp_path: Path
+) -> None:
+    url = private_node.url
     rec = Recorder(url)
     rec.start()
     assert rec.ready.wait(10)
@@ -152,11 +110,11 @@ def test_broker_down_during_a_sync(private_node, tmp_path) -> None:
         wait_for(lambda: rec.of("mirror.tier1.sync.start", reason="in_sync", paths=["big"]), 30,
                  "t1 pulls")
         rec.stop()
-        private_node["stop"]()  # the broker goes away during the pull
+        private_node.stop_app()  # the broker goes away during the pull
         wait_for(lambda: digest(n.tree("t1")) == digest(n.tree("master")), 60, "t1 finishes")
         time.sleep(2)
         assert digest(n.tree("t2")) != digest(n.tree("master"))  # no message, no pull yet
-        private_node["start"]()
+        private_node.start_app()
         # t1's complete waited in its relay spool; t2's durable queue survived
         wait_for(lambda: digest(n.tree("t2")) == digest(n.tree("master")), 90, "t2 after")
     finally:
