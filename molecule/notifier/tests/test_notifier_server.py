@@ -17,11 +17,12 @@ PY = "/opt/fedbus/venv/bin/python"
 
 
 def test_services_are_running(host) -> None:
-    for unit in ["fedbus-notifier-web", "postgresql", "exim4", "fedbus-relay"]:
+    for unit in ["fedbus-notifier-web", "postgresql", "exim4", "fedbus-relay",
+                 "fedbus-notifier-digest"]:
         assert host.service(unit).is_running, unit
     for unit in ["fedbus-notifier-worker@1", "fedbus-notifier-worker@2",
                  "fedbus-notifier-sender@email", "fedbus-notifier-sender@irc",
-                 "fedbus-notifier-digest.timer"]:
+                 "fedbus-notifier-digest"]:
         assert host.service(unit).is_enabled, unit
 
 
