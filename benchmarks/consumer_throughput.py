@@ -152,7 +152,7 @@ def main() -> None:
 | *diagnosis:* fedbus `Consumer`, schema validators cached (see below) | {c:,.0f} \
 [{fmt(results["cached"])}] | {c / r:.2f} |
 """
-    notes = """Reference (docs/ENVIRONMENT.md): fedora-messaging's consumer (prefetch 10) about
+    notes = """Reference: fedora-messaging's consumer (prefetch 10) about
 1,000 msg/s on this kind of machine.  Most of the fedbus consumer's time per message is
 `fedora_messaging.Message.validate()` (inside `envelope.decode`), which re-checks the JSON
 schema against its meta-schema on every call.  The last row replaces, in the benchmark

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ansible-test sanity for the collection's plugins (run from a copy laid out as
 # ansible_collections/fedora/bus, as ansible-test requires). Offline: get-pip is
-# replaced by a stand-in that uses ensurepip (see ENVIRONMENT.md).
+# replaced by a stand-in that uses ensurepip (no download from outside the package index).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091

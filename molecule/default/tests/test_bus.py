@@ -1,4 +1,4 @@
-"""The whole bus: the seed's use cases end to end (ARCHITECTURE.md), then verify.yml.
+"""The whole bus: the seed's use cases end to end, then verify.yml.
 
 1. A Koji build changes state (koji's callbacks through the hub plugin on bus-koji) →
    the package's watcher gets an email (on the MTA stand-in) and an IRC line.
