@@ -131,6 +131,7 @@ class IrcListener:
     def __init__(self, port: int, nick: str, channels: tuple[str, ...] = ()) -> None:
         self.nick = nick
         self.lines: list[tuple[str, str, str]] = []  # (sender, target, text)
+        self.joins: list[tuple[str, str]] = []  # (who, channel) seen joining
         self.sock = socket.create_connection(("127.0.0.1", port), 10)
         self.sock.settimeout(None)  # idle for minutes is fine: wait for lines
         self._send(f"NICK {nick}")
@@ -172,6 +173,8 @@ class IrcListener:
                 elif command == "PRIVMSG":
                     target, _, text = rest.partition(" :")
                     self.lines.append((prefix.split("!")[0], target, text))
+                elif command == "JOIN":
+                    self.joins.append((prefix.split("!")[0], rest.lstrip(":")))
 
     def close(self) -> None:
         self._stop = True

@@ -6,6 +6,9 @@ from __future__ import annotations
 import email
 import email.policy
 
+import pytest
+
+from fedbus.consumer.errors import Reject
 from fedbus.notifier.jobs import Job
 from fedbus.notifier.senders.smtp import message_id, render
 
@@ -57,6 +60,5 @@ def test_non_ascii_long_lines_and_long_subjects_survive_the_trip() -> None:
 
 
 def test_a_field_cannot_add_a_header() -> None:
-    raw = render(job(subject="hi\r\nBcc: mallory@example.org", text="x"), "n@example.org")
-    msg = parse(raw)
-    assert msg["Bcc"] is None and msg["Subject"] == "hi Bcc: mallory@example.org"
+    with pytest.raises(Reject, match="subject"):
+        render(job(subject="hi\r\nBcc: mallory@example.org", text="x"), "n@example.org")
