@@ -9,6 +9,12 @@ Two duties in one process:
   last digest, or after its oldest item), send ONE job to ``notifier.email`` /
   ``notifier.irc`` listing at most ``digest_cap`` items (the newest; "… and K more").
 
+A job on ``notifier.digest`` is re-checked against the database before it is kept
+(:class:`~fedbus.notifier.senders.guard.Guard`: its destination exists, is the job's
+user's, of its kind, verified, the user neither paused nor muted); a forged one is
+dead-lettered with the reason.  The digest job composed later is built from the
+database alone (address, kind, user) and checked again by the sender.
+
 Crash safety: the items of a digest are fixed first (``destinations.digest_cut``), then
 the job is published (key ``digest-<cut>``), then the items are deleted.  Interrupted
 anywhere, the next round sends the same digest with the same key, which the sender's
@@ -30,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from fedbus.client.connect import TlsOptions
 from fedbus.notifier.jobs import Job, JobConsumer, JobPublisher
 from fedbus.notifier.models import Destination, DigestItem, User, utcnow
+from fedbus.notifier.senders.guard import Guard
 from fedbus.notifier.settings import QUEUES, NotifierSettings
 from fedbus.notifier.store import Store
 
@@ -42,9 +49,11 @@ class Digests:
         self.store = store
         self.publisher = publisher
         self.base_url = base_url
+        self.guard = Guard(store)
         self.counters = {"items": 0, "digests": 0}
 
     def keep_sync(self, job: Job) -> None:
+        job = self.guard.check(job)  # Reject: dead-lettered, nothing kept
         try:
             with self.store.session() as s:
                 s.add(DigestItem(destination_id=job.destination_id, message_id=job.message_id[:64],

@@ -15,9 +15,19 @@ The AMQP connection, the environment and the topic prefix come from fedbus.toml
     user = ""; password_file = ""
     sender = "notifications@fedoraproject.org"
     max_attempts = 8            # then the job is dead-lettered with the reason
+    user_rate = 1.0             # notification mails per second per user (token bucket)…
+    user_burst = 100            # …saved up to this many; over it a mail waits, never lost
 
     [irc]
     host = "localhost"; port = 6667; nick = "fedbus-notify"; password_file = ""
+    channels = []               # the only #channels the bot may join and write to
+    destination_rate = 0.2      # lines per second per nick or channel (token bucket)…
+    destination_burst = 10      # …saved up to this many
+    user_rate = 0.5             # lines per second per user, all destinations
+    user_burst = 30             # over a limit a job is put back for later, never lost
+
+``sender`` must be a bare address (it is the envelope sender); ``nick`` and ``channels``
+must be valid by RFC 2812; rates are > 0 and bursts >= 1.
 
     [web]                       # read by fedbus.notifier.web (kept as a raw table here)
 
@@ -36,6 +46,7 @@ from sqlalchemy.engine import make_url
 
 from fedbus.config import read_toml
 from fedbus.errors import ConfigError
+from fedbus.notifier.senders.checks import is_addr_spec, is_channel, is_nick
 
 DEFAULT_PATH = Path("/etc/fedbus/notifier.toml")
 ENV_VAR = "FEDBUS_NOTIFIER_CONFIG"
@@ -53,6 +64,8 @@ class EmailSettings:
     sender: str = "notifications@fedoraproject.org"
     timeout: float = 30.0
     max_attempts: int = 8
+    user_rate: float = 1.0
+    user_burst: int = 100
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,11 @@ class IrcSettings:
     nick: str = "fedbus-notify"
     password: str = field(default="", repr=False)
     timeout: float = 30.0
+    channels: tuple[str, ...] = ()
+    destination_rate: float = 0.2
+    destination_burst: int = 10
+    user_rate: float = 0.5
+    user_burst: int = 30
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,66 @@ def _typed(t: Mapping[str, Any], key: str, kind: type, default: Any, where: str)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
     return value
+
+
+def _rate(t: Mapping[str, Any], key: str, default: float, where: str) -> float:
+    value = float(_typed(t, key, float, default, where))
+    if not value > 0:
+        raise ConfigError(f"{where}.{key}: must be > 0, got {value!r}")
+    return value
+
+
+def _burst(t: Mapping[str, Any], key: str, default: int, where: str) -> int:
+    value = int(_typed(t, key, int, default, where))
+    if value < 1:
+        raise ConfigError(f"{where}.{key}: must be >= 1, got {value!r}")
+    return value
+
+
+def _checked(value: str, ok: Any, what: str, where: str) -> str:
+    if not ok(value):
+        raise ConfigError(f"{where}: {value!r} is not {what}")
+    return value
+
+
+def _channels(t: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    value = t.get("channels", [])
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise ConfigError(f"{where}.channels: expected a list of #channel names")
+    return tuple(_checked(c, is_channel, "an IRC channel", f"{where}.channels") for c in value)
+
+
+def _email(e: Mapping[str, Any], base: Path, w: str) -> EmailSettings:
+    de = EmailSettings()
+    sender = _typed(e, "sender", str, de.sender, w)
+    return EmailSettings(
+        host=_typed(e, "host", str, de.host, w),
+        port=_typed(e, "port", int, de.port, w),
+        starttls=_typed(e, "starttls", bool, de.starttls, w),
+        user=_typed(e, "user", str, de.user, w),
+        password=_secret(e, base, w),
+        sender=_checked(sender, is_addr_spec, "a bare address (sender)", w),
+        timeout=_typed(e, "timeout", float, de.timeout, w),
+        max_attempts=_typed(e, "max_attempts", int, de.max_attempts, w),
+        user_rate=_rate(e, "user_rate", de.user_rate, w),
+        user_burst=_burst(e, "user_burst", de.user_burst, w),
+    )
+
+
+def _irc(i: Mapping[str, Any], base: Path, w: str) -> IrcSettings:
+    di = IrcSettings()
+    return IrcSettings(
+        host=_typed(i, "host", str, di.host, w),
+        port=_typed(i, "port", int, di.port, w),
+        nick=_checked(_typed(i, "nick", str, di.nick, w), is_nick, "an IRC nick (nick)", w),
+        password=_secret(i, base, w),
+        timeout=_typed(i, "timeout", float, di.timeout, w),
+        channels=_channels(i, w),
+        destination_rate=_rate(i, "destination_rate", di.destination_rate, w),
+        destination_burst=_burst(i, "destination_burst", di.destination_burst, w),
+        user_rate=_rate(i, "user_rate", di.user_rate, w),
+        user_burst=_burst(i, "user_burst", di.user_burst, w),
+    )
 
 
 def _secret(t: Mapping[str, Any], base: Path, where: str) -> str:
@@ -135,32 +213,18 @@ def parse(
         if not isinstance(table, dict):
             raise ConfigError(f"{w} {key}: expected a table")
     _known(e, {"host", "port", "starttls", "user", "password_file", "sender", "timeout",
-               "max_attempts"}, f"{w} email")  # fmt: skip
-    _known(i, {"host", "port", "nick", "password_file", "timeout"}, f"{w} irc")
-    de, di = EmailSettings(), IrcSettings()
+               "max_attempts", "user_rate", "user_burst"}, f"{w} email")  # fmt: skip
+    _known(i, {"host", "port", "nick", "password_file", "timeout", "channels",
+               "destination_rate", "destination_burst", "user_rate", "user_burst"},
+           f"{w} irc")  # fmt: skip
     return NotifierSettings(
         database_url=url,
         base_url=_typed(data, "base_url", str, d.base_url, w).rstrip("/"),
         queue=_typed(data, "queue", str, d.queue, w),
         bindings=tuple(bindings),
         prefetch=_typed(data, "prefetch", int, d.prefetch, w),
-        email=EmailSettings(
-            host=_typed(e, "host", str, de.host, f"{w} email"),
-            port=_typed(e, "port", int, de.port, f"{w} email"),
-            starttls=_typed(e, "starttls", bool, de.starttls, f"{w} email"),
-            user=_typed(e, "user", str, de.user, f"{w} email"),
-            password=_secret(e, base, f"{w} email"),
-            sender=_typed(e, "sender", str, de.sender, f"{w} email"),
-            timeout=_typed(e, "timeout", float, de.timeout, f"{w} email"),
-            max_attempts=_typed(e, "max_attempts", int, de.max_attempts, f"{w} email"),
-        ),
-        irc=IrcSettings(
-            host=_typed(i, "host", str, di.host, f"{w} irc"),
-            port=_typed(i, "port", int, di.port, f"{w} irc"),
-            nick=_typed(i, "nick", str, di.nick, f"{w} irc"),
-            password=_secret(i, base, f"{w} irc"),
-            timeout=_typed(i, "timeout", float, di.timeout, f"{w} irc"),
-        ),
+        email=_email(e, base, f"{w} email"),
+        irc=_irc(i, base, f"{w} irc"),
         web=dict(data.get("web", {})),
     )
 

@@ -28,7 +28,8 @@ The API:
   the address with :func:`fedbus.notifier.verify.send_verification`), ``new_token``
   (a fresh token, the old one stops working), ``verify_destination``, ``set_delivery``,
   ``delete_destination``; ``list_packages``, ``add_package``, ``remove_package``;
-  ``recent_deliveries`` (the last notifications sent to the user, newest first).
+  ``recent_deliveries`` (the last notifications sent to the user, newest first);
+- :meth:`Store.sendable` (the senders' re-check of a job: a destination and its user).
 - Values returned are frozen dataclasses (:class:`RuleView`, …), never ORM objects: no
   session leaks into the caller.  Bad input raises :class:`InvalidPreference` (a one-line
   message fit for a form or a 400 answer).
@@ -129,6 +130,19 @@ class DeliveryView:
 
 
 @dataclass(frozen=True)
+class Sendable:
+    """What a sender re-checks a job against (:meth:`Store.sendable`)."""
+
+    user_id: int
+    user: str
+    paused: bool
+    muted_until: dt.datetime | None
+    kind: str
+    address: str
+    verified: bool
+
+
+@dataclass(frozen=True)
 class UserView:
     id: int
     name: str
@@ -213,6 +227,20 @@ class Store:
         with self.session() as s:
             user = s.scalar(select(User).where(User.name == name))
             return None if user is None else UserStore(self, user.id, user.name)
+
+    # -- the senders' queries (fedbus.notifier.senders) ---------------------------------
+
+    def sendable(self, destination_id: int) -> Sendable | None:
+        """Destination ``destination_id`` and its user, in one query on primary keys
+        (:class:`~fedbus.notifier.senders.guard.Guard`); ``None`` if there is none."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(User.id, User.name, User.paused, User.muted_until, Destination.kind,
+                       Destination.address, Destination.verified)
+                .join(User, User.id == Destination.user_id)
+                .where(Destination.id == destination_id)
+            ).first()  # fmt: skip
+        return None if row is None else Sendable(*row)
 
 
 class UserStore:

@@ -6,6 +6,12 @@ back, the server has processed the ``PRIVMSG`` — that is the "accepted" a send
 An ``ERR_NOSUCHNICK``/``ERR_NOSUCHCHANNEL``/``ERR_CANNOTSENDTOCHAN`` seen before the PONG
 is permanent (:class:`Reject`: dead-lettered with the reason).  A broken connection raises;
 the next send reconnects.
+
+Checked where used: the target must be an RFC 2812 nick or a ``#channel`` of the
+configured ``channels`` (the bot joins no other; anything else is :class:`Reject`); the
+text becomes ONE line (:func:`~.checks.clean_line`: no CR, LF, NUL or other control
+character), sent in at most :data:`MAX_LINES` PRIVMSGs of :data:`MAX_BYTES`; and
+:meth:`IrcClient._write` refuses any line with CR, LF or NUL, whatever its caller.
 """
 
 from __future__ import annotations
@@ -16,26 +22,41 @@ import itertools
 import logging
 
 from fedbus.consumer.errors import Reject
+from fedbus.notifier.senders.checks import clean_line, irc_lower, is_channel, is_nick
 from fedbus.notifier.settings import IrcSettings
 
 log = logging.getLogger("fedbus.notifier.irc")
 FATAL = {"401": "no such nick", "403": "no such channel", "404": "cannot send to channel"}
 MAX_BYTES = 400  # of text per PRIVMSG line (512 with the prefix and the command)
+MAX_LINES = 3  # PRIVMSGs per notification: the rest is cut
 
 
 def split_text(text: str) -> list[str]:
+    """The text as one clean line, in pieces of at most :data:`MAX_BYTES` (UTF-8)."""
     lines: list[str] = []
-    for raw in text.splitlines() or [""]:
-        data = raw.replace("\r", " ").encode()
-        while len(data) > MAX_BYTES:
-            cut = MAX_BYTES
-            while cut > 0 and (data[cut] & 0xC0) == 0x80:  # do not split a UTF-8 sequence
-                cut -= 1
-            lines.append(data[:cut].decode())
-            data = data[cut:]
-        if data.strip():
-            lines.append(data.decode())
-    return lines[:10]
+    data = clean_line(text).encode()
+    while len(data) > MAX_BYTES and len(lines) < MAX_LINES:
+        cut = MAX_BYTES
+        while cut > 0 and (data[cut] & 0xC0) == 0x80:  # do not split a UTF-8 sequence
+            cut -= 1
+        lines.append(data[:cut].decode())
+        data = data[cut:].lstrip()
+    if data.strip() and len(lines) < MAX_LINES:
+        lines.append(data.decode())
+    return lines
+
+
+def check_target(target: str, channels: tuple[str, ...]) -> str:
+    """``target`` if the bot may write to it, else :class:`Reject` with the reason."""
+    if target.startswith(("#", "&")):
+        if not is_channel(target):
+            raise Reject(f"IRC: {target[:60]!r} is not a valid channel name")
+        if irc_lower(target) not in {irc_lower(c) for c in channels}:
+            raise Reject(f"IRC: channel {target!r} is not allowed (settings: [irc] channels)")
+        return target
+    if not is_nick(target):
+        raise Reject(f"IRC: {target[:60]!r} is not a valid nick")
+    return target
 
 
 class IrcClient:
@@ -79,6 +100,8 @@ class IrcClient:
     def _write(self, line: str) -> None:
         if self._writer is None:
             raise ConnectionError("IRC: not connected")
+        if any(ch in line for ch in "\r\n\0"):
+            raise ValueError("IRC: refusing to write a line with CR, LF or NUL")
         self._writer.write(line.encode() + b"\r\n")
 
     async def _read(self) -> None:
@@ -104,7 +127,7 @@ class IrcClient:
         command, _, rest = line.partition(" ")
         params = rest.split(" :", 1)
         if command == "PING":
-            self._write(f"PONG {rest}")
+            self._write(f"PONG {clean_line(rest)}")
         elif command == "001":
             self._welcome.set()
         elif command == "433" and not self._welcome.is_set():  # nick in use
@@ -120,17 +143,21 @@ class IrcClient:
             target = params[0].split(" ")[1] if " " in params[0] else params[0]
             self._errors.append((target, FATAL[command]))
         elif command == "JOIN" and prefix.split("!")[0] == self.nick:
-            self._joined.add(params[-1].lstrip(":").lower())
+            self._joined.add(irc_lower(params[-1].lstrip(":")))
         elif command == "ERROR":
             log.warning("IRC: server error: %s", rest)
 
     async def send(self, target: str, text: str) -> None:
+        check_target(target, self.settings.channels)
+        lines = split_text(text)
+        if not lines:
+            raise Reject("IRC: nothing to send (empty text)")
         async with self._lock:
             if not self.connected:
                 await self.connect()
-            if target.startswith("#") and target.lower() not in self._joined:
+            if target.startswith(("#", "&")) and irc_lower(target) not in self._joined:
                 self._write(f"JOIN {target}")
-            for line in split_text(text):
+            for line in lines:
                 self._write(f"PRIVMSG {target} :{line}")
             token = f"fedbus{next(self._tokens)}"
             fut: asyncio.Future[list[tuple[str, str]]] = asyncio.get_running_loop().create_future()

@@ -1,8 +1,16 @@
 """``fedbus notifier sender --type email|irc``: one outbound queue, one sender.
 
-Each job: claim its idempotency key in the ledger (already sent → ack and skip), send,
-record it as sent.  Failures are released so the retry may send; the queue's backoff and
-dead-lettering are :class:`~fedbus.notifier.jobs.JobConsumer`'s.
+Each job: re-check it against the database (:class:`~.guard.Guard`: a forged job, or one
+for a user who paused since, is dead-lettered with the reason and never sent; the address
+used is the database's), take its rate-limit tokens (:class:`~.limits.Limits`: over the
+limit the job is put back for later, not lost), claim its idempotency key in the ledger
+(already sent → ack and skip), send, record it as sent.  Failures are released so the
+retry may send; the queue's backoff and dead-lettering are
+:class:`~fedbus.notifier.jobs.JobConsumer`'s.
+
+Limits (``[email]``/``[irc]`` of notifier.toml): mail per user; IRC per destination and
+per user.  The IRC sender handles up to 4 jobs at once (sends are serialised on the one
+connection) so that jobs waiting out a rate limit do not stall everyone else's.
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from typing import Protocol
 from fedbus.client.connect import TlsOptions
 from fedbus.notifier.delivery import Ledger
 from fedbus.notifier.jobs import Job, JobConsumer
+from fedbus.notifier.senders.guard import Guard
 from fedbus.notifier.senders.irc import IrcClient
+from fedbus.notifier.senders.limits import Limits, Rate
 from fedbus.notifier.senders.smtp import EmailSender
 from fedbus.notifier.settings import QUEUES, NotifierSettings
 from fedbus.notifier.store import Store
@@ -42,10 +52,19 @@ class IrcTransport:
 
 
 class Sender:
-    def __init__(self, ledger: Ledger, transport: Transport) -> None:
+    def __init__(self, ledger: Ledger, transport: Transport, *, kind: str | None = None,
+                 limits: Limits | None = None) -> None:  # fmt: skip
         self.ledger = ledger
         self.transport = transport
+        self.guard = Guard(ledger.store, kind)
+        self.limits = limits or Limits([])
         self.counters = {"sent": 0, "duplicates": 0}
+
+    def _admit(self, job: Job) -> Job:
+        """The job as the database has it (:class:`Reject` if forged), within its limits."""
+        job = self.guard.check(job)
+        self.limits.take(job)
+        return job
 
     async def handle(self, job: Job) -> None:
         send_sync = getattr(self.transport, "send_sync", None)
@@ -58,9 +77,10 @@ class Sender:
             log.info("job %s already sent: skipped", job.key)
             return
         self.counters["sent"] += 1
-        log.debug("sent %s to %s:%s", job.key, job.kind, job.address)
+        log.debug("sent %s to %s destination %d", job.key, job.kind, job.destination_id)
 
     async def _deliver(self, job: Job) -> bool:
+        job = await asyncio.to_thread(self._admit, job)
         if not await asyncio.to_thread(self.ledger.claim, job):
             return False
         try:
@@ -72,6 +92,7 @@ class Sender:
         return True
 
     def _deliver_sync(self, job: Job, send: Callable[[Job], None]) -> bool:
+        job = self._admit(job)
         if not self.ledger.claim(job):
             return False
         try:
@@ -91,6 +112,15 @@ def transport_for(kind: str, settings: NotifierSettings) -> Transport:
     raise ValueError(f"no sender for {kind!r}")
 
 
+def limits_for(kind: str, settings: NotifierSettings) -> Limits:
+    if kind == "email":
+        e = settings.email
+        return Limits([Rate("user", e.user_rate, e.user_burst)])
+    i = settings.irc
+    return Limits([Rate("destination", i.destination_rate, i.destination_burst),
+                   Rate("user", i.user_rate, i.user_burst)])  # fmt: skip
+
+
 async def run_sender(
     kind: str,
     settings: NotifierSettings,
@@ -105,10 +135,11 @@ async def run_sender(
     store = Store.open(settings.database_url)
     transport = transport_for(kind, settings)
     timeout = settings.email.timeout if kind == "email" else settings.irc.timeout
-    sender = Sender(Ledger(store, stale_after=2 * timeout + 5), transport)
+    sender = Sender(Ledger(store, stale_after=2 * timeout + 5), transport, kind=kind,
+                    limits=limits_for(kind, settings))  # fmt: skip
     consumer = JobConsumer(
         urls, QUEUES[kind], sender.handle, tls=tls,
-        concurrency=8 if kind == "email" else 1,
+        concurrency=8 if kind == "email" else 4,
         max_attempts=settings.email.max_attempts,
     )  # fmt: skip
     loop = asyncio.get_running_loop()

@@ -1,5 +1,12 @@
 """Email over SMTP (smtplib in a thread): one connection kept open, STARTTLS optional.
 
+What goes into a mail is the sender's own data, checked here whatever the job says: the
+recipient is one bare addr-spec (the database's address, see :mod:`.guard`), the subject
+and the extra headers have no control character (no CR/LF: no header can be added), the
+extra headers' names are ``X-Fedbus-*``/``X-Fedora-*`` only (:func:`.checks.allowed_header`)
+— anything else is :class:`Reject`.  The body loses NUL and the other control characters
+(TAB and line ends kept).
+
 Errors: a 5xx refusal of the recipient or the message is permanent (:class:`Reject`:
 dead-lettered with the server's answer); anything else (connection refused, 4xx, timeout)
 is transient and the job is retried with backoff by :class:`~fedbus.notifier.jobs.JobConsumer`.
@@ -19,7 +26,11 @@ from email.utils import formataddr, formatdate, parseaddr
 
 from fedbus.consumer.errors import Reject
 from fedbus.notifier.jobs import Job
+from fedbus.notifier.senders.checks import allowed_header, has_control, is_addr_spec
 from fedbus.notifier.settings import EmailSettings
+
+OWN_HEADERS = frozenset({"from", "to", "subject", "date", "message-id", "auto-submitted",
+                         "mime-version", "content-type", "content-transfer-encoding"})  # fmt: skip
 
 
 def message_id(job: Job) -> str:
@@ -40,6 +51,29 @@ def _header(name: str, value: str) -> bytes:
     return f"{name}: {encoded}".encode("ascii")
 
 
+def _body(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\t\n" or not has_control(ch))
+    return text if text.endswith("\n") else text + "\n"
+
+
+def checked_fields(job: Job) -> tuple[str, list[tuple[str, str]]]:
+    """The job's subject and extra headers, or :class:`Reject` naming what is refused."""
+    if not is_addr_spec(job.address):
+        raise Reject(f"recipient {job.address[:80]!r} is not one valid address")
+    subject = job.subject or job.summary
+    if has_control(subject) or len(subject) > 998:
+        raise Reject(f"subject {subject[:60]!r}: control characters or too long")
+    if not isinstance(job.headers, dict):
+        raise Reject("job: headers must be an object")
+    extra = []
+    for name, value in job.headers.items():
+        if not allowed_header(name, value) or name.lower() in OWN_HEADERS:
+            raise Reject(f"header {str(name)[:40]!r} (value {str(value)[:40]!r}) not allowed")
+        extra.append((name, value))
+    return subject, extra
+
+
 def render(job: Job, sender: str) -> bytes:
     """The mail of ``job``, as the SMTP DATA (CRLF line ends).
 
@@ -48,17 +82,16 @@ def render(job: Job, sender: str) -> bytes:
     notification.  ASCII text with lines of at most 998 bytes goes as 7bit (readable in a
     mailbox file), anything else as UTF-8 quoted-printable.
     """
-    text = (job.text or job.summary).replace("\r\n", "\n").replace("\r", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
+    subject, extra = checked_fields(job)
+    text = _body(job.text or job.summary)
     headers = [
         ("From", sender),
         ("To", job.address),
-        ("Subject", job.subject or job.summary),
+        ("Subject", subject),
         ("Date", formatdate(usegmt=True)),
         ("Message-ID", message_id(job)),
         ("Auto-Submitted", "auto-generated"),
-        *job.headers.items(),
+        *extra,
         ("MIME-Version", "1.0"),
     ]
     if text.isascii() and all(len(line) <= 998 for line in text.split("\n")):
