@@ -1,0 +1,78 @@
+"""What the fuzzers found, one test per input (each failed before its fix)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fuzzlib import logged, snapshot
+
+from fedbus.errors import ValidationError
+from fedbus.mirror import paths, rsync
+from fedbus.wedges import pungi, zabbix
+from fedbus.wedges.base import Target
+
+DEEP = "[" * 100_000  # json.loads: RecursionError, not ValueError
+
+
+def target(tmp_path: Path) -> Target:
+    return Target(spool_dir=tmp_path / "spool")
+
+
+@pytest.mark.parametrize(
+    "stdin", [DEEP, '{"status": "STARTED", "x": ' + "[" * 5000 + "]" * 5000 + "}"]
+)
+def test_pungi_deeply_nested_json_is_a_bad_notification(tmp_path, stdin):
+    t = target(tmp_path)
+    with pytest.raises(ValidationError, match="stdin is not JSON"):
+        pungi.message(t, "status-change", stdin)
+    with logged() as lines:
+        assert pungi.notify(["status-change"], stdin, t) == 1
+    assert lines == [lines[0]] and "bad notification" in lines[0], lines
+    assert snapshot(t.spool_dir) == (False, (), 0)
+
+
+def test_pungi_nan_is_refused_by_the_parser(tmp_path):
+    with pytest.raises(ValidationError, match="stdin is not JSON"):
+        pungi.message(
+            target(tmp_path),
+            "status-change",
+            '{"status": "STARTED", "compose_id": "x", "extra": NaN}',
+        )
+
+
+ALERT = ["event_id=1", "host=h", "trigger=t", "severity=High", "event_value=1"]
+
+
+@pytest.mark.parametrize("tags", [DEEP, "[" + "[" * 3000 + "]" * 3000 + "]", "[NaN]"])
+def test_zabbix_bad_tags_json_is_a_bad_alert(tmp_path, tags):
+    t = target(tmp_path)
+    with pytest.raises(ValidationError, match="tags: not JSON"):
+        zabbix.message(t, [*ALERT, f"tags={tags}"])
+    with logged() as lines:
+        assert zabbix.alert([*ALERT, f"tags={tags}"], t) == 1
+    assert len(lines) == 1 and "bad Zabbix alert" in lines[0], lines
+    assert snapshot(t.spool_dir) == (False, (), 0)
+
+
+@pytest.mark.parametrize("hint", ["\ud800", "pub/\udcff/x"])
+def test_a_path_hint_rsync_cannot_write_is_refused(hint):
+    # Before: accepted, then rsync.command raised UnicodeEncodeError in the agent.
+    with pytest.raises(ValidationError, match="not UTF-8"):
+        paths.from_body([hint])
+
+
+def test_many_path_hints_cost_linear_time():
+    # Before: 20,000 disjoint hints took 45 s (each compared with every kept one).
+    hints = [f"pub/d{i}" for i in range(50_000)]
+    start = time.monotonic()
+    assert paths.from_body(hints) is None  # more than MAX_PATHS: the whole tree
+    assert paths.collapse(hints, limit=100_000) == frozenset(hints)
+    assert time.monotonic() - start < 5
+
+
+def test_collapsed_hints_still_feed_rsync():
+    got = paths.from_body(["pub/a", "pub/a/b", "pub//c/./", "pub/c/d"])
+    assert got == frozenset({"pub/a", "pub/c"})
+    assert rsync.command("rsync://h/m", "/d", got)[1] == b"pub/a\0pub/c\0"
