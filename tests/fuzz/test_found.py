@@ -76,3 +76,58 @@ def test_collapsed_hints_still_feed_rsync():
     got = paths.from_body(["pub/a", "pub/a/b", "pub//c/./", "pub/c/d"])
     assert got == frozenset({"pub/a", "pub/c"})
     assert rsync.command("rsync://h/m", "/d", got)[1] == b"pub/a\0pub/c\0"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("fedbus.url", "{nope}", "the fields are"),  # before: KeyError: 'nope'
+        ("fedbus.url", "{0}", "the fields are"),  # before: IndexError: Replacement index 0 ...
+        ("fedbus.url", "{rev.__class__}", "the fields are"),  # before: "<class 'str'>" published
+        ("fedbus.url", "{rev", "fedbus.url"),  # before: ValueError: expected '}' before end
+        ("fedbus.maxpatch", "abc", "expected a number"),  # before: ValueError: invalid literal
+        ("fedbus.maxpatch", "-5", "expected a number"),  # before: the patch cut 5 bytes short
+    ],
+)
+def test_git_hook_settings_are_checked(tmp_path, key, value, reason):
+    import subprocess
+
+    from fedbus.wedges import git_hook
+
+    env = {
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "PATH": "/usr/bin:/bin",
+        "GIT_AUTHOR_NAME": "A",
+        "GIT_AUTHOR_EMAIL": "a@example.org",
+        "GIT_COMMITTER_NAME": "A",
+        "GIT_COMMITTER_EMAIL": "a@example.org",
+    }
+    repo = tmp_path / "rpms" / "x.git"
+
+    def git(*args: str, stdin: bytes | None = None) -> str:
+        return (
+            subprocess.run(
+                ["git", "--git-dir", str(repo), *args],
+                input=stdin,
+                check=True,
+                capture_output=True,
+                env=env,
+            )
+            .stdout.decode()
+            .strip()
+        )
+
+    subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True, env=env)
+    blob = git("hash-object", "-w", "--stdin", stdin=b"x\n")
+    tree = git("mktree", stdin=f"100644 blob {blob}\tREADME\n".encode())
+    sha = git("commit-tree", tree, "-m", "summary \x1f with a unit separator")
+    git("config", key, value)
+    t = target(tmp_path)
+    with logged() as lines:
+        code, done = git_hook.post_receive(f"{git_hook.ZERO} {sha} refs/heads/main\n", str(repo), t)
+    assert (code, done) == (1, 0)
+    assert len(lines) == 1 and "bad hook input" in lines[0] and reason in lines[0], lines
+    assert snapshot(t.spool_dir) == (False, (), 0)
+    git("config", "--unset", key)
+    assert git_hook.Repo(repo).commit(sha, 100)["summary"] == "summary \x1f with a unit separator"
