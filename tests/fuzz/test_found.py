@@ -131,3 +131,27 @@ def test_git_hook_settings_are_checked(tmp_path, key, value, reason):
     assert snapshot(t.spool_dir) == (False, (), 0)
     git("config", "--unset", key)
     assert git_hook.Repo(repo).commit(sha, 100)["summary"] == "summary \x1f with a unit separator"
+
+
+def test_zabbix_date_error_is_one_line(tmp_path):
+    # Before: "date/time 2026.11.30\n 03:00:00: expected ..." (the value's line break kept)
+    with pytest.raises(ValidationError) as exc:
+        zabbix.message(target(tmp_path), [*ALERT, "date=2026.11.30\nx", "time=03:00:00"])
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "rec",
+    [
+        {"uuid": "u9", "source": "sa", "transfer": {"state": "transferring"}},  # AttributeError
+        {"uuid": "u9", "transfer": "transferring"},  # before: AttributeError in in_sync
+        {"uuid": "u9", "destination": ["x"], "healthy": False},
+    ],
+)
+def test_netapp_odd_records_neither_crash_nor_spool(tmp_path, rec):
+    from fedbus.wedges import netapp
+
+    w = netapp.Watcher("http://filer.invalid", "filer", target(tmp_path))
+    now_in = w.in_sync(rec)
+    enc = w.message(rec, now_in, "2026-12-07T07:00:00+00:00")
+    assert enc.routing_key.startswith("org.fedoraproject.local.netapp.snapmirror.")

@@ -73,7 +73,7 @@ def _when(date: str | None, time: str | None) -> str:
     try:
         dt = datetime.strptime(f"{date} {time}", "%Y.%m.%d %H:%M:%S").replace(tzinfo=UTC)
     except ValueError as exc:
-        raise ValidationError(f"date/time {date} {time}: expected YYYY.MM.DD HH:MM:SS") from exc
+        raise ValidationError(f"date/time {date!r} {time!r}: expected YYYY.MM.DD HH:MM:SS") from exc
     return dt.isoformat()
 
 
