@@ -146,6 +146,7 @@ def test_zabbix_date_error_is_one_line(tmp_path):
         {"uuid": "u9", "source": "sa", "transfer": {"state": "transferring"}},  # AttributeError
         {"uuid": "u9", "transfer": "transferring"},  # before: AttributeError in in_sync
         {"uuid": "u9", "destination": ["x"], "healthy": False},
+        {"uuid": "u9", "transfer": {"state": [{}]}},  # before: TypeError: unhashable type: 'list'
     ],
 )
 def test_netapp_odd_records_neither_crash_nor_spool(tmp_path, rec):

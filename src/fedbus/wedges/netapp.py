@@ -105,7 +105,7 @@ class Watcher:
         return records
 
     def in_sync(self, rec: dict[str, Any]) -> bool:
-        transfer = _field(rec, "transfer", "state")
+        transfer = _text(_field(rec, "transfer", "state"), "")
         lag = lag_seconds(rec.get("lag_time"))
         return (
             transfer not in ACTIVE
