@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 # Deterministic (derandomize: the same examples on every run, no database) and bounded.
-# FEDBUS_FUZZ_EXAMPLES scales every test (default 1 = the CI budget).
+# FEDBUS_FUZZ_EXAMPLES_SCALE multiplies every test's examples (default 1: the CI budget).
 SCALE = float(os.environ.get("FEDBUS_FUZZ_EXAMPLES_SCALE", "1"))
 settings.register_profile(
     "fuzz",

@@ -8,8 +8,9 @@ of the updated ones.  A commit that lands on several branches in one push is pub
 
 Per repository settings (``git config``): ``fedbus.namespace`` (default: the name of the
 repository's parent directory), ``fedbus.repo`` (default: the directory name without
-``.git``), ``fedbus.url`` (a template over ``{namespace} {repo} {rev} {branch}``, default
-none), ``fedbus.maxpatch`` (bytes of patch kept, default 100000).
+``.git``), ``fedbus.url`` (a template over ``{namespace} {repo} {rev} {branch}`` and
+nothing else, default none), ``fedbus.maxpatch`` (bytes of patch kept, digits, default
+100000).  A bad setting is one "bad hook input" line and nothing spooled.
 
 Body: :class:`fedora_messaging_git_hook_messages.commit.CommitV1` (``{agent, commit}``).
 """
