@@ -2,15 +2,16 @@
 # The test command (README, .ci/run): sets up what it needs, then runs the layers
 # fastest first and stops at the first failing layer.
 #
-#   scripts/test.sh                 # all layers: lint unit installed integration molecule
+#   scripts/test.sh                 # all layers: lint unit fuzz installed integration molecule
 #   scripts/test.sh lint unit       # only these layers
+#   FEDBUS_FUZZ_SECONDS=60 scripts/test.sh fuzz   (atheris seconds per target, default 25)
 #   FEDBUS_MOLECULE_SCENARIOS="broker" scripts/test.sh molecule   (default: molecule/ci-scenarios)
 #   FEDBUS_MOLECULE_SCENARIOS=all scripts/test.sh molecule
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 layers=("$@")
-[ ${#layers[@]} -gt 0 ] || layers=(lint unit installed integration molecule)
+[ ${#layers[@]} -gt 0 ] || layers=(lint unit fuzz installed integration molecule)
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -36,6 +37,13 @@ for layer in "${layers[@]}"; do
     unit)
       step "unit tests"
       run_pytest tests/unit -q
+      ;;
+    fuzz)
+      # Hypothesis (deterministic, bounded examples), then atheris for a bounded time per
+      # target from the seeds in tests/fuzz/corpus/; a crash leaves its input in .cache/fuzz/.
+      step "fuzz: hypothesis properties, atheris (${FEDBUS_FUZZ_SECONDS:-25} s per target)"
+      run_pytest tests/fuzz -q -p no:cacheprovider
+      python tests/fuzz/run_atheris.py
       ;;
     installed)
       # The wheel as the roles build it, installed with the runtime pins in a fresh
@@ -64,7 +72,7 @@ for layer in "${layers[@]}"; do
         molecule test -s "$scenario"
       done
       ;;
-    *) echo "test: unknown layer '$layer' (lint, unit, installed, integration, molecule)" >&2; exit 2 ;;
+    *) echo "test: unknown layer '$layer' (lint, unit, fuzz, installed, integration, molecule)" >&2; exit 2 ;;
   esac
 done
 step "all requested layers passed: ${layers[*]}"

@@ -18,6 +18,10 @@ def clean(path: str) -> str:
     """``path`` normalised (no leading/trailing ``/``, no ``./``); ValidationError if unsafe."""
     if not isinstance(path, str) or not path or "\n" in path or "\r" in path or "\0" in path:
         raise ValidationError(f"path {path!r}: empty or contains a line break")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: rsync's file list cannot hold it
+        raise ValidationError(f"path {path!r}: not UTF-8") from exc
     if path.startswith("/"):
         raise ValidationError(f"path {path!r}: must be relative to the tree's root")
     parts = [p for p in path.split("/") if p not in ("", ".")]
@@ -26,21 +30,24 @@ def clean(path: str) -> str:
     return "/".join(parts) or "."
 
 
-def _under(path: str, ancestor: str) -> bool:
-    return ancestor == "." or path == ancestor or path.startswith(ancestor + "/")
+def _ancestors(path: str) -> Iterable[str]:
+    """``a``, ``a/b`` for ``a/b/c``: the paths whose subtree holds ``path``."""
+    parts = path.split("/")
+    return ("/".join(parts[:i]) for i in range(1, len(parts)))
 
 
 def collapse(paths: Iterable[str], limit: int = MAX_PATHS) -> Paths:
     """The cleaned paths without those under another one; ``None`` (whole tree) if the root
-    is among them or more than ``limit`` remain."""
-    kept: list[str] = []
+    is among them or more than ``limit`` remain.  Linear in the number of paths (a hint is
+    looked up by its ancestors, not compared with every kept one)."""
+    kept: set[str] = set()
     for p in sorted({clean(p) for p in paths}, key=lambda s: (s.count("/"), s)):
         if p == ".":
             return None
-        if not any(_under(p, k) for k in kept):
-            kept.append(p)
-    if len(kept) > limit:
-        return None
+        if not any(a in kept for a in _ancestors(p)):
+            kept.add(p)
+            if len(kept) > limit:
+                return None
     return frozenset(kept)
 
 

@@ -35,7 +35,8 @@ FIELDS = "uuid,source.path,destination.path,state,healthy,lag_time,transfer.stat
 ACTIVE = {"queued", "preparing", "transferring", "finalizing", "running"}
 _DURATION = re.compile(
     r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
+    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
 
 
 def lag_seconds(text: Any) -> float | None:
@@ -45,6 +46,16 @@ def lag_seconds(text: Any) -> float | None:
         return None
     parts = {k: float(v) if v else 0.0 for k, v in found.groupdict().items()}
     return parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+
+
+def _field(rec: dict[str, Any], name: str, key: str) -> Any:
+    """``rec[name][key]``, None when either is absent or not what ONTAP documents."""
+    inner = rec.get(name)
+    return inner.get(key) if isinstance(inner, dict) else None
+
+
+def _text(value: Any, default: str = "?") -> str:
+    return value if isinstance(value, str) and value else default
 
 
 def _now() -> str:
@@ -71,38 +82,58 @@ class Watcher:
         next_url: str | None = f"{self.url.rstrip('/')}{RESOURCE}"
         params: dict[str, str] | None = {"fields": FIELDS, "return_records": "true"}
         while next_url:
-            resp = self.session.get(next_url, params=params, auth=self.auth,
-                                    verify=self.verify, timeout=self.timeout,
-                                    headers={"Accept": "application/hal+json"})
+            resp = self.session.get(
+                next_url,
+                params=params,
+                auth=self.auth,
+                verify=self.verify,
+                timeout=self.timeout,
+                headers={"Accept": "application/hal+json"},
+            )
             resp.raise_for_status()
             data = resp.json()
-            records.extend(r for r in data.get("records", []) if isinstance(r, dict))
-            href = ((data.get("_links") or {}).get("next") or {}).get("href")
+            if not isinstance(data, dict):
+                raise ValueError(f"{RESOURCE}: expected a JSON object, got {type(data).__name__}")
+            found = data.get("records")
+            if isinstance(found, list):
+                records.extend(r for r in found if isinstance(r, dict))
+            links = data.get("_links")
+            href = _field(links, "next", "href") if isinstance(links, dict) else None
+            href = href if isinstance(href, str) else None
             next_url = f"{self.url.rstrip('/')}{href}" if href else None
             params = None  # the next link carries them
         return records
 
     def in_sync(self, rec: dict[str, Any]) -> bool:
-        transfer = (rec.get("transfer") or {}).get("state")
+        transfer = _text(_field(rec, "transfer", "state"), "")
         lag = lag_seconds(rec.get("lag_time"))
-        return (transfer not in ACTIVE and rec.get("healthy", True) is not False
-                and (lag is None or lag <= self.max_lag))
+        return (
+            transfer not in ACTIVE
+            and rec.get("healthy", True) is not False
+            and (lag is None or lag <= self.max_lag)
+        )
 
     def message(self, rec: dict[str, Any], now_in: bool, since: str) -> Encoded:
-        src = (rec.get("source") or {}).get("path", "?")
-        dst = (rec.get("destination") or {}).get("path", "?")
+        src = _text(_field(rec, "source", "path"))
+        dst = _text(_field(rec, "destination", "path"))
         body: dict[str, Any] = {
             "volume": self.volumes.get(dst) or src.rsplit(":", 1)[-1] or dst,
-            "paths": None, "source": "netapp", "host": self.host,
-            "relationship": f"{src} -> {dst}", "changed_at": since, "timestamp": _now(),
+            "paths": None,
+            "source": "netapp",
+            "host": self.host,
+            "relationship": f"{src} -> {dst}",
+            "changed_at": since,
+            "timestamp": _now(),
         }
         if now_in:
             body["lag_seconds"] = lag_seconds(rec.get("lag_time"))
-            return build(self.target, n.SnapmirrorInSyncV1, body,
-                         suffix="netapp.snapmirror.in_sync")
-        body["state"] = (rec.get("transfer") or {}).get("state") or str(rec.get("state", ""))
-        return build(self.target, n.SnapmirrorOutOfSyncV1, body,
-                     suffix="netapp.snapmirror.out_of_sync")
+            return build(
+                self.target, n.SnapmirrorInSyncV1, body, suffix="netapp.snapmirror.in_sync"
+            )
+        body["state"] = _text(_field(rec, "transfer", "state"), str(rec.get("state", "")))
+        return build(
+            self.target, n.SnapmirrorOutOfSyncV1, body, suffix="netapp.snapmirror.out_of_sync"
+        )
 
     def poll_once(self) -> int:
         """One poll; returns how many messages were spooled (never raises)."""
@@ -127,8 +158,7 @@ class Watcher:
             try:
                 out.append(self.message(rec, now_in, since))
             except Exception as exc:
-                log.error("netapp: %s: relationship %s skipped: %s", self.host, uuid,
-                          one_line(exc))
+                log.error("netapp: %s: relationship %s skipped: %s", self.host, uuid, one_line(exc))
                 continue
             self.states[uuid] = (now_in, since)
         return publish_all(self.target, out) if out else 0

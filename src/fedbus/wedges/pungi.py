@@ -36,14 +36,26 @@ ACTIONS: dict[str, tuple[str, type[fm.Message]]] = {
 _ACTION = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(text: str) -> Any:
+    """Strict JSON (no NaN/Infinity); ValueError, also for nesting too deep to parse."""
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def message(target: Target, action: str, stdin_text: str) -> Encoded:
     """The message for one notification; ValidationError (one line) on bad input."""
     if not _ACTION.fullmatch(action or ""):
         raise ValidationError(f"action {action!r}: expected a Pungi action like status-change")
     try:
-        data: Any = json.loads(stdin_text)
+        data: Any = loads(stdin_text)
     except ValueError as exc:
-        raise ValidationError(f"{action}: stdin is not JSON: {exc}") from exc
+        raise ValidationError(f"{action}: stdin is not JSON: {one_line(exc)}") from exc
     if not isinstance(data, dict):
         raise ValidationError(f"{action}: stdin must be a JSON object")
     suffix, schema = ACTIONS.get(action, (f"compose.other.{action}", c.ComposeOtherV1))

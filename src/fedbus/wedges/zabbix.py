@@ -34,9 +34,23 @@ from fedbus.message.schemas.base import FedbusMessage
 from fedbus.wedges.base import Target, build, one_line, publish_all
 
 log = logging.getLogger("fedbus.wedges.zabbix")
-PARAMS = ("event_id", "event_value", "event_update", "host", "trigger", "trigger_id",
-          "severity", "date", "time", "recovery_date", "recovery_time", "user", "url",
-          "message", "tags")
+PARAMS = (
+    "event_id",
+    "event_value",
+    "event_update",
+    "host",
+    "trigger",
+    "trigger_id",
+    "severity",
+    "date",
+    "time",
+    "recovery_date",
+    "recovery_time",
+    "user",
+    "url",
+    "message",
+    "tags",
+)
 _UNEXPANDED = re.compile(r"^\*?\{[A-Z0-9_.$]+\}\*?$|^\*UNKNOWN\*$")
 
 
@@ -45,8 +59,9 @@ def parse_params(argv: list[str]) -> dict[str, str]:
     for arg in argv:
         name, sep, value = arg.partition("=")
         if not sep or name not in PARAMS:
-            raise ValidationError(f"parameter {arg[:60]!r}: expected one of "
-                                  f"{', '.join(PARAMS)} as name=value")
+            raise ValidationError(
+                f"parameter {arg[:60]!r}: expected one of {', '.join(PARAMS)} as name=value"
+            )
         if value and not _UNEXPANDED.match(value):
             params[name] = value
     return params
@@ -58,17 +73,23 @@ def _when(date: str | None, time: str | None) -> str:
     try:
         dt = datetime.strptime(f"{date} {time}", "%Y.%m.%d %H:%M:%S").replace(tzinfo=UTC)
     except ValueError as exc:
-        raise ValidationError(f"date/time {date} {time}: expected YYYY.MM.DD HH:MM:SS") from exc
+        raise ValidationError(f"date/time {date!r} {time!r}: expected YYYY.MM.DD HH:MM:SS") from exc
     return dt.isoformat()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _tags(text: str | None) -> dict[str, str]:
     if not text:
         return {}
     try:
-        items = json.loads(text)
+        items = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValidationError("tags: not JSON: nested too deeply") from None
     except ValueError as exc:
-        raise ValidationError(f"tags: not JSON: {exc}") from exc
+        raise ValidationError(f"tags: not JSON: {one_line(exc)}") from exc
     if not isinstance(items, list):
         raise ValidationError("tags: expected {EVENT.TAGSJSON}'s list of {tag, value}")
     return {str(i.get("tag")): str(i.get("value", "")) for i in items if isinstance(i, dict)}
@@ -80,8 +101,9 @@ def message(target: Target, argv: list[str]) -> Encoded:
         if key not in p:
             raise ValidationError(f"parameter {key} missing (or its macro unexpanded)")
     if p["severity"] not in z.SEVERITIES:
-        raise ValidationError(f"severity {p['severity']!r}: expected one of "
-                              f"{', '.join(z.SEVERITIES)}")
+        raise ValidationError(
+            f"severity {p['severity']!r}: expected one of {', '.join(z.SEVERITIES)}"
+        )
     schema: type[FedbusMessage]
     if p.get("event_update") == "1":
         schema, suffix, status = z.ZabbixUpdateV1, "zabbix.trigger.update", "UPDATE"
@@ -91,20 +113,27 @@ def message(target: Target, argv: list[str]) -> Encoded:
         when = _when(p.get("date"), p.get("time"))
     elif p["event_value"] == "0":
         schema, suffix, status = z.ZabbixRecoveryV1, "zabbix.trigger.recovery", "RESOLVED"
-        when = _when(p.get("recovery_date") or p.get("date"),
-                     p.get("recovery_time") or p.get("time"))
+        when = _when(
+            p.get("recovery_date") or p.get("date"), p.get("recovery_time") or p.get("time")
+        )
     else:
         raise ValidationError(f"event_value {p['event_value']!r}: expected 1 or 0")
     body: dict[str, Any] = {
-        "event_id": p["event_id"], "host": p["host"], "trigger": p["trigger"],
-        "severity": p["severity"], "status": status, "time": when,
+        "event_id": p["event_id"],
+        "host": p["host"],
+        "trigger": p["trigger"],
+        "severity": p["severity"],
+        "status": status,
+        "time": when,
     }
     for key in ("trigger_id", "message", "user"):
         if key in p:
             body[key] = p[key]
     if "url" in p:
-        body["url"] = (f"{p['url'].rstrip('/')}/tr_events.php?"
-                       f"triggerid={p.get('trigger_id', '')}&eventid={p['event_id']}")
+        body["url"] = (
+            f"{p['url'].rstrip('/')}/tr_events.php?"
+            f"triggerid={p.get('trigger_id', '')}&eventid={p['event_id']}"
+        )
     tags = _tags(p.get("tags"))
     if tags:
         body["tags"] = tags
