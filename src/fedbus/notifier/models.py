@@ -178,3 +178,28 @@ class DigestItem(Base):
     summary: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text, default=None)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# -- the web boundary (migration 0005) ------------------------------------------------------
+
+
+class RateEvent(Base):
+    """One counted event of the web layer: a failed login (``login-addr:<ip>``,
+    ``login-user:<name>``) or a verification message (``verify-dest:<kind>:<address>``,
+    ``verify-user:<name>``).  Shared by every gunicorn worker; old rows are pruned."""
+
+    __tablename__ = "web_rate_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(320), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SessionEpoch(Base):
+    """A local user's session generation: every login cookie carries the epoch it was made
+    in, and a logout, a password change or an account deletion bumps it (no row: 0)."""
+
+    __tablename__ = "web_session_epochs"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)

@@ -48,7 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from fedbus.errors import FedbusError
@@ -59,7 +59,9 @@ from fedbus.notifier.models import (
     Delivery,
     Destination,
     PackageRelation,
+    RateEvent,
     Rule,
+    SessionEpoch,
     User,
     utcnow,
 )
@@ -519,3 +521,53 @@ class UserStore:
                 .limit(limit)
             ).all()  # fmt: skip
         return [DeliveryView(*row) for row in rows]
+
+
+# -- the web boundary: rate limits and session epochs (web layer only) ---------------------
+
+
+class WebLimits:
+    """Counters shared by all web workers (table ``web_rate_events``) and the local users'
+    session epochs (``web_session_epochs``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def retry_after(self, keys: Sequence[str], limit: int, window: dt.timedelta) -> int:
+        """Seconds until every key of ``keys`` is under ``limit`` events in ``window``
+        again; 0 if none is at its limit."""
+        since = utcnow() - window
+        worst = 0
+        with self.sessions() as s:
+            for key in keys:
+                rows = s.execute(
+                    select(func.count(RateEvent.id), func.min(RateEvent.at)).where(
+                        RateEvent.key == key, RateEvent.at > since
+                    )
+                ).one()
+                if rows[0] >= limit:
+                    worst = max(worst, int((rows[1] - since).total_seconds()) + 1)
+        return worst
+
+    def record(self, keys: Sequence[str], window: dt.timedelta) -> None:
+        """One event for each key; rows older than ``window`` (of those keys) pruned."""
+        now = utcnow()
+        with self.sessions() as s, s.begin():
+            s.execute(
+                delete(RateEvent).where(RateEvent.key.in_(keys), RateEvent.at <= now - window)
+            )
+            s.add_all(RateEvent(key=k, at=now) for k in keys)
+
+    def epoch(self, username: str) -> int:
+        with self.sessions() as s:
+            row = s.get(SessionEpoch, username)
+            return row.epoch if row else 0
+
+    def bump_epoch(self, username: str) -> None:
+        """Ends every session of ``username``."""
+        with self.sessions() as s, s.begin():
+            row = s.get(SessionEpoch, username, with_for_update=True)
+            if row is None:
+                s.add(SessionEpoch(username=username, epoch=1))
+            else:
+                row.epoch += 1

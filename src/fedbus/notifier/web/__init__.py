@@ -14,19 +14,30 @@ Errors are pages of the site, or JSON under ``/api/`` (:mod:`.errors`).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask, Response, redirect, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from fedbus.notifier.store import DestinationView, Store
+from fedbus.notifier.store import DestinationView, Store, WebLimits
 from fedbus.notifier.web.accounts import Accounts
 from fedbus.notifier.web.settings import WebSettings
 
 log = logging.getLogger(__name__)
 TokenSender = Callable[[str, DestinationView, str], None]
+#: Sent with every answer: no framing (clickjacking), no inline script or style, forms
+#: post to this site only, no MIME sniffing, no full URL leaked to other sites.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def default_token_sender(store: Store, base_url: str, config_path: str | None) -> TokenSender:
@@ -70,12 +81,14 @@ def create_app(
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
         SESSION_COOKIE_NAME="fedbus_notifier",
         WTF_CSRF_TIME_LIMIT=None,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.limits["session_hours"]),
         TESTING=testing,
         FEDBUS_SETTINGS=settings,
     )
     store = store or Store.open(settings.database_url)
     app.config["FEDBUS_STORE"] = store
     app.config["FEDBUS_ACCOUNTS"] = Accounts(store.engine)
+    app.config["FEDBUS_LIMITS"] = WebLimits(store.engine)
     app.config["FEDBUS_SEND_TOKEN"] = send_token or default_token_sender(
         store, settings.base_url, amqp_config
     )
@@ -84,6 +97,12 @@ def create_app(
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # JSON only, see api.py: no form posts, no cookies accepted
     errors.register(app)
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            resp.headers.setdefault(name, value)
+        return resp
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Local accounts (``local`` and ``publictest`` only): user name and password hash.
 
 The table ``notifier_web_accounts`` is created by the notifier's Alembic migrations
-(``fedbus notifier migrate``).  Passwords are stored as werkzeug scrypt hashes.
+(``fedbus notifier migrate``).  Passwords are stored as werkzeug scrypt hashes.  A password
+change or a deletion ends the account's sessions (its epoch in ``web_session_epochs`` is bumped).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from fedbus.notifier.models import Base
+from fedbus.notifier.store import WebLimits
 
 # In the notifier's metadata, so that ``Store.open(create=True)`` and Alembic see it too.
 accounts = sa.Table(
@@ -28,6 +30,7 @@ _DUMMY = generate_password_hash("not a password")
 class Accounts:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.sessions = WebLimits(engine)
 
     def check(self, username: str, password: str) -> bool:
         with self.engine.connect() as conn:
@@ -49,8 +52,10 @@ class Accounts:
             )
 
     def set_password(self, username: str, password: str) -> bool:
-        """Create the account or change its password; ``True`` when it was created."""
+        """Create the account or change its password (its sessions end); ``True`` when
+        it was created."""
         digest = generate_password_hash(password)
+        self.sessions.bump_epoch(username)
         with self.engine.begin() as conn:
             updated = conn.execute(
                 accounts.update()
@@ -74,6 +79,8 @@ class Accounts:
             ]
 
     def delete(self, username: str) -> bool:
+        """Delete the account; its sessions end."""
+        self.sessions.bump_epoch(username)
         with self.engine.begin() as conn:
             return bool(
                 conn.execute(accounts.delete().where(accounts.c.username == username)).rowcount

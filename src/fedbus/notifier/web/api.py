@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from fedbus.notifier.store import NotFound, Store, UserStore
 from fedbus.notifier.validate import InvalidPreference
-from fedbus.notifier.web import auth
+from fedbus.notifier.web import auth, throttle
 from fedbus.notifier.web.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -45,7 +45,12 @@ def error(status: int, message: str) -> tuple[Response, int]:
 def api_auth(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        user = auth.header_user() or auth.basic_user()
+        try:
+            user = auth.header_user() or auth.basic_user()
+        except auth.Limited as exc:
+            resp, status = error(429, "too many failed logins, retry later")
+            resp.headers["Retry-After"] = str(exc.retry_after)
+            return resp, status
         if user is None:
             resp, status = error(401, "authentication required")
             if auth.settings().local_login:
@@ -60,6 +65,10 @@ def api_auth(view: F) -> F:
             return error(404, str(exc))
         except InvalidPreference as exc:
             return error(400, str(exc))
+        except throttle.TooMany as exc:
+            resp, status = error(429, str(exc))
+            resp.headers["Retry-After"] = str(exc.retry_after)
+            return resp, status
 
     return cast(F, wrapper)
 
@@ -162,6 +171,7 @@ def list_destinations() -> Any:
 @api_auth
 def add_destination() -> Any:
     data = body({"kind", "address", "delivery", "digest_cap"})
+    throttle.check(g.user, str(data.get("kind", "")), str(data.get("address", "")))
     dest, token = me().add_destination(
         str(data.get("kind", "")),
         str(data.get("address", "")),
@@ -173,6 +183,7 @@ def add_destination() -> Any:
 
 
 def _send(dest: Any, token: str) -> bool:
+    throttle.sent(g.user, dest.kind, dest.address)
     try:
         current_app.config["FEDBUS_SEND_TOKEN"](g.user, dest, token)
     except Exception as exc:
@@ -210,8 +221,11 @@ def verify_destination(dest_id: int) -> Any:
 @api_auth
 def new_token(dest_id: int) -> Any:
     user = me()
+    dest = next((d for d in user.list_destinations() if d.id == dest_id), None)
+    if dest is None:
+        raise NotFound(f"no destination {dest_id}")
+    throttle.check(g.user, dest.kind, dest.address)
     token = user.new_token(dest_id)
-    dest = next(d for d in user.list_destinations() if d.id == dest_id)
     return jsonify({"token_sent": _send(dest, token)})
 
 

@@ -10,19 +10,39 @@ In ``local`` and ``publictest`` a local login (password) works too: the admin ac
 password comes from the vault, the admin creates the other accounts (web page or
 ``fedbus notifier web adduser``).  The REST API also accepts the local password as HTTP
 Basic authentication.
+
+Against an adversary (issue 14):
+
+- **Admin rights come from how one logged in**, never from a name: only a session made by
+  the local login of ``admin_user`` with the admin password (the cookie carries a keyed
+  fingerprint of that password: a new password ends the old admin sessions) is admin.
+  Where the local login is on, the proxy header naming ``admin_user`` is ignored (logged):
+  the proxy cannot become the local admin nor share its preferences.
+- **Failed logins are limited** (form and HTTP Basic) per client address and per account
+  name, in the database (every worker counts): past a limit :class:`Limited` is raised
+  BEFORE the password hash is checked (the answer is 429 with ``Retry-After``).
+- **Sessions can end**: a cookie carries its login time (older than ``session_hours``:
+  refused) and the user's session epoch (:class:`~fedbus.notifier.store.WebLimits`), which
+  a logout, a password change or the account's deletion bumps.
+- ``?next=`` is followed only to a same-site path (:func:`safe_next`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import hmac
 import logging
 import re
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
+from fedbus.notifier.store import WebLimits
 from fedbus.notifier.web.accounts import Accounts
 from fedbus.notifier.web.settings import WebSettings
 
@@ -39,11 +59,45 @@ def settings() -> WebSettings:
     return cast(WebSettings, current_app.config["FEDBUS_SETTINGS"])
 
 
+class Limited(Exception):
+    """Too many failed logins from this address or for this account."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins, retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def limits() -> WebLimits:
+    return cast(WebLimits, current_app.config["FEDBUS_LIMITS"])
+
+
+def _login_keys(username: str) -> tuple[str, str]:
+    return f"login-addr:{request.remote_addr or '-'}", f"login-user:{username[:64]}"
+
+
 def check_local_password(username: str, password: str) -> bool:
-    """The local login: the admin's password from the settings, others from the DB."""
+    """The local login, rate limited (raises :class:`Limited` before any hash check)."""
     s = settings()
     if not s.local_login or not password:
         return False
+    window = dt.timedelta(seconds=s.limits["login_window"])
+    addr, user = _login_keys(username)
+    wait = max(
+        limits().retry_after([addr], s.limits["login_limit_address"], window),
+        limits().retry_after([user], s.limits["login_limit_account"], window),
+    )
+    if wait:
+        log.warning("login of %r from %s refused: rate limited", username, request.remote_addr)
+        raise Limited(wait)
+    if _password_matches(username, password):
+        return True
+    limits().record([addr, user], window)
+    return False
+
+
+def _password_matches(username: str, password: str) -> bool:
+    """The admin's password from the settings, the others' from the DB."""
+    s = settings()
     if username == s.admin_user:
         return bool(s.admin_password) and hmac.compare_digest(
             s.admin_password.encode(), password.encode()
@@ -67,6 +121,9 @@ def header_user() -> str | None:
     if not valid_username(value):
         log.warning("ignoring %s with a malformed user name", s.remote_user_header)
         return None
+    if s.local_login and value == s.admin_user:
+        log.warning("ignoring %s naming the local admin %r", s.remote_user_header, value)
+        return None
     return value
 
 
@@ -88,15 +145,53 @@ def resolve_user(api: bool = False) -> tuple[str | None, str]:
         user = basic_user()
         if user:
             return user, "basic"
-    user = session.get("user") if settings().local_login else None
-    if isinstance(user, str) and valid_username(user):
+    user = session_user()
+    if user:
         return user, "session"
     return None, "none"
 
 
-def is_admin(user: str | None) -> bool:
+def admin_mark() -> str:
+    """A keyed fingerprint of the admin password: an admin session carries it."""
     s = settings()
-    return bool(user) and s.local_login and user == s.admin_user
+    return hmac.new(s.secret_key.encode(), s.admin_password.encode(), hashlib.sha256).hexdigest()
+
+
+def start_session(username: str) -> None:
+    """A fresh session for ``username``, just logged in with its password."""
+    session.clear()
+    session.permanent = True
+    session["user"] = username
+    session["at"] = int(time.time())
+    session["epoch"] = limits().epoch(username)
+    if username == settings().admin_user:
+        session["admin"] = admin_mark()
+
+
+def session_user() -> str | None:
+    """The user of a valid session cookie: not too old, not ended since."""
+    s = settings()
+    user, at = session.get("user"), session.get("at")
+    if not s.local_login or not isinstance(user, str) or not valid_username(user):
+        return None
+    if not isinstance(at, int) or time.time() - at > s.limits["session_hours"] * 3600:
+        return None
+    if user == s.admin_user and not hmac.compare_digest(str(session.get("admin")), admin_mark()):
+        return None
+    if session.get("epoch") != limits().epoch(user):
+        return None
+    return user
+
+
+def end_sessions(username: str) -> None:
+    """Every session of ``username`` ends (logout, password change, deletion)."""
+    limits().bump_epoch(username)
+
+
+def is_admin() -> bool:
+    """Admin: the local admin's own login session (see the module), nothing else."""
+    s = settings()
+    return s.local_login and g.get("auth") == "session" and g.get("user") == s.admin_user
 
 
 def login_required(view: F) -> F:
@@ -114,7 +209,15 @@ def login_required(view: F) -> F:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only same-site relative paths: no open redirect through ``?next=``."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """``target`` if it is a same-site path, else ``default``: no open redirect through
+    ``?next=``.  Browsers drop tabs, CR and LF from a URL and read ``\\`` as ``/``
+    (``/\t/evil.com`` is ``//evil.com`` to them): any control character or backslash is
+    refused, then the path must start with exactly one ``/`` and have no scheme or host."""
+    if not target or "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return default
+    if not target.startswith("/") or target.startswith("//"):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return default
     return target

@@ -11,6 +11,18 @@ see :mod:`fedbus.notifier.settings`, written by ``roles/notifier``); ``database_
     local_login = true                                   # `local` and `publictest` only
     admin_user = "admin"
     admin_password_file = "/etc/fedbus/notifier-admin-password"
+    session_hours = 12                # a login cookie's lifetime (also ended by logout,
+                                      # a password change or the account's deletion)
+    login_window = 900                # seconds over which failed logins are counted
+    login_limit_address = 20          # failed logins per client address in that window
+    login_limit_account = 10          # failed logins per account name in that window
+    verify_window = 3600              # seconds over which verification messages count
+    verify_limit_destination = 3      # messages to one address/nick (all users together)
+    verify_limit_user = 10            # messages one user may have sent
+
+Past a limit the login answers 429 with ``Retry-After`` (the password is not checked),
+and so does the API; the web UI says so.  The counters are in the database: shared by
+every gunicorn worker.
 """
 
 from __future__ import annotations
@@ -26,6 +38,16 @@ from fedbus.notifier import settings as notifier_settings
 from fedbus.notifier.settings import NotifierSettings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: positive integer settings and their defaults
+LIMITS: dict[str, int] = {
+    "session_hours": 12,
+    "login_window": 900,
+    "login_limit_address": 20,
+    "login_limit_account": 10,
+    "verify_window": 3600,
+    "verify_limit_destination": 3,
+    "verify_limit_user": 10,
+}
 KEYS = {
     "database_url",
     "base_url",
@@ -38,6 +60,7 @@ KEYS = {
     "admin_password",
     "admin_password_file",
     "title",
+    *LIMITS,
 }
 
 
@@ -52,6 +75,7 @@ class WebSettings:
     admin_user: str = "admin"
     admin_password: str = ""  # empty: no local admin
     title: str = "Fedora Notifications"
+    limits: dict[str, int] = field(default_factory=lambda: dict(LIMITS))
     extra: dict[str, Any] = field(default_factory=dict)
 
     def trusts(self, address: str | None) -> bool:
@@ -91,6 +115,7 @@ def parse(data: dict[str, Any], name: str = "notifier.toml: web") -> WebSettings
     local_login = data.get("local_login", False)
     if not isinstance(local_login, bool):
         raise ConfigError(f"{name}: local_login: expected true or false, got {local_login!r}")
+    limits = {key: _positive(data, key, default, name) for key, default in LIMITS.items()}
     if not secret:
         raise ConfigError(f"{name}: secret_key or secret_key_file is required")
     return WebSettings(
@@ -103,7 +128,15 @@ def parse(data: dict[str, Any], name: str = "notifier.toml: web") -> WebSettings
         admin_user=str(data.get("admin_user", "admin")),
         admin_password=admin_pw,
         title=str(data.get("title", WebSettings.title)),
+        limits=limits,
     )
+
+
+def _positive(data: dict[str, Any], key: str, default: int, name: str) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name}: {key}: expected a positive integer, got {value!r}")
+    return value
 
 
 def from_notifier(ns: NotifierSettings) -> WebSettings:

@@ -23,7 +23,7 @@ from flask import (
 from fedbus.notifier.models import DELIVERY_MODES
 from fedbus.notifier.store import NotFound, RuleView, Store, UserStore
 from fedbus.notifier.validate import InvalidPreference
-from fedbus.notifier.web import auth
+from fedbus.notifier.web import auth, throttle
 from fedbus.notifier.web.accounts import Accounts
 from fedbus.notifier.web.forms import (
     RULE_KIND_LABELS,
@@ -50,7 +50,7 @@ def me() -> UserStore:
 
 def render(template: str, **kw: Any) -> str:
     return render_template(
-        template, user=g.get("user"), auth=g.get("auth"), admin=auth.is_admin(g.get("user")), **kw
+        template, user=g.get("user"), auth=g.get("auth"), admin=auth.is_admin(), **kw
     )
 
 
@@ -68,9 +68,14 @@ def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         name = form.username.data.strip()
-        if auth.valid_username(name) and auth.check_local_password(name, form.password.data):
-            session.clear()
-            session["user"] = name
+        try:
+            ok = auth.valid_username(name) and auth.check_local_password(name, form.password.data)
+        except auth.Limited as exc:
+            flash(f"Too many failed logins: try again in {exc.retry_after} seconds.", "error")
+            page = render("login.html", form=form)
+            return page, 429, {"Retry-After": str(exc.retry_after)}
+        if ok:
+            auth.start_session(name)
             log.info("local login of %s from %s", name, request.remote_addr)
             return redirect(target)
         log.warning("failed local login for %r from %s", name, request.remote_addr)
@@ -80,6 +85,9 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    user = auth.session_user()
+    if user:  # ends every session of that user, the cookie stolen or not
+        auth.end_sessions(user)
     session.clear()
     return redirect(url_for("ui.login"))
 
@@ -253,7 +261,10 @@ def destinations() -> Any:
     form = DestinationForm()
     if form.validate_on_submit():
         try:
+            throttle.check(g.user, form.kind.data, form.address.data)
             dest, token = user.add_destination(form.kind.data, form.address.data)
+        except throttle.TooMany as exc:
+            flash(f"{str(exc).capitalize()}.", "error")
         except InvalidPreference as exc:
             flash(str(exc), "error")
         else:
@@ -265,6 +276,12 @@ def destinations() -> Any:
 
 
 def _send_token(dest: Any, token: str) -> None:
+    try:
+        throttle.check(g.user, dest.kind, dest.address)
+    except throttle.TooMany as exc:
+        flash(f"{str(exc).capitalize()}.", "error")
+        return
+    throttle.sent(g.user, dest.kind, dest.address)
     try:
         current_app.config["FEDBUS_SEND_TOKEN"](g.user, dest, token)
     except Exception as exc:  # the destination stays, a new token can be asked for
@@ -364,7 +381,7 @@ def pause() -> Any:
 @bp.route("/settings/accounts", methods=["GET", "POST"])
 @auth.login_required
 def accounts() -> Any:
-    if not auth.is_admin(g.user):
+    if not auth.is_admin():
         abort(403)
     acc = cast(Accounts, current_app.config["FEDBUS_ACCOUNTS"])
     form = AccountForm()
