@@ -100,6 +100,8 @@ def check_address(kind: str, address: str) -> str:
     if kind not in DESTINATION_KINDS:
         raise InvalidPreference(f"destination kind {kind!r}: one of {', '.join(DESTINATION_KINDS)}")
     address = (address or "").strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in address):
+        raise InvalidPreference(f"address {address!r}: control characters are not allowed")
     if kind == "email" and not EMAIL_RE.match(address):
         raise InvalidPreference(f"email address {address!r} is not valid")
     if kind == "irc" and not (NICK_RE.match(address) or CHANNEL_RE.match(address)):

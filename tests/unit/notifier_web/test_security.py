@@ -344,3 +344,16 @@ def test_the_stylesheet_is_served_from_the_site(app: Flask) -> None:
 
 
 _ = PROXY
+
+
+@pytest.mark.parametrize("address", ["\u0000", "a\u0000@example.org", "nick\r\nJOIN #x"])
+def test_a_bad_address_is_refused_before_the_limits_query_it(
+    limited: WebSettings, store: Store, sent: Sent, address: str
+) -> None:
+    # The limits look the address up in the database; PostgreSQL refuses a NUL in text
+    # (a 500 there, found by schemathesis): the address is validated first.
+    app = create_app(limited, store, send_token=sent, testing=True)
+    c = proxied(app, "alice")
+    r = c.post("/api/v1/destinations", json={"kind": "email", "address": address})
+    assert r.status_code == 400, r.get_data(as_text=True)
+    assert sent.items == []

@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from fedbus.notifier.store import NotFound, Store, UserStore
-from fedbus.notifier.validate import InvalidPreference
+from fedbus.notifier.validate import InvalidPreference, check_address
 from fedbus.notifier.web import auth, throttle
 from fedbus.notifier.web.openapi import document
 
@@ -171,10 +171,13 @@ def list_destinations() -> Any:
 @api_auth
 def add_destination() -> Any:
     data = body({"kind", "address", "delivery", "digest_cap"})
-    throttle.check(g.user, str(data.get("kind", "")), str(data.get("address", "")))
+    kind = str(data.get("kind", ""))
+    # validated before anything queries with it (a NUL is a 500 on PostgreSQL)
+    address = check_address(kind, str(data.get("address", "")))
+    throttle.check(g.user, kind, address)
     dest, token = me().add_destination(
-        str(data.get("kind", "")),
-        str(data.get("address", "")),
+        kind,
+        address,
         delivery=data.get("delivery", "immediate"),
         digest_cap=data.get("digest_cap", 50),
     )

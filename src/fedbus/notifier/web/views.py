@@ -22,7 +22,7 @@ from flask import (
 
 from fedbus.notifier.models import DELIVERY_MODES
 from fedbus.notifier.store import NotFound, RuleView, Store, UserStore
-from fedbus.notifier.validate import InvalidPreference
+from fedbus.notifier.validate import InvalidPreference, check_address
 from fedbus.notifier.web import auth, throttle
 from fedbus.notifier.web.accounts import Accounts
 from fedbus.notifier.web.forms import (
@@ -261,8 +261,10 @@ def destinations() -> Any:
     form = DestinationForm()
     if form.validate_on_submit():
         try:
-            throttle.check(g.user, form.kind.data, form.address.data)
-            dest, token = user.add_destination(form.kind.data, form.address.data)
+            # validated before anything queries with it (a NUL is a 500 on PostgreSQL)
+            address = check_address(form.kind.data, form.address.data)
+            throttle.check(g.user, form.kind.data, address)
+            dest, token = user.add_destination(form.kind.data, address)
         except throttle.TooMany as exc:
             flash(f"{str(exc).capitalize()}.", "error")
         except InvalidPreference as exc:
