@@ -41,6 +41,9 @@ def _typed(job: Job) -> None:
         raise Reject("job: a text field is not a string, or headers not an object")
 
 
+VERIFICATION = "verification"  # the topic of fedbus.notifier.verify's jobs
+
+
 class Guard:
     def __init__(self, store: Store, kind: str | None = None) -> None:
         self.store = store
@@ -73,6 +76,12 @@ class Guard:
 
     @staticmethod
     def _usable(job: Job, row: Sendable) -> None:
+        if job.topic == VERIFICATION:
+            # fedbus.notifier.verify's job: only to a destination still to be verified,
+            # so a forged one cannot reach a verified (or paused) user's address
+            if row.verified:
+                raise Reject(f"destination {job.destination_id} is already verified")
+            return
         if not row.verified:
             raise Reject(f"destination {job.destination_id} is not verified")
         if row.paused:
