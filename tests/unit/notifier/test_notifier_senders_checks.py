@@ -193,3 +193,12 @@ def test_limit_settings_defaults() -> None:
     assert (s.irc.destination_rate, s.irc.destination_burst) == (0.2, 10)
     assert (s.irc.user_rate, s.irc.user_burst) == (0.5, 30)
     assert (s.email.user_rate, s.email.user_burst) == (1.0, 100)
+
+
+def test_a_host_name_without_a_dot_is_an_address_domain() -> None:
+    # roles/notifier's default sender is notifications@<inventory_hostname>, which has
+    # no dot in the containers of molecule's whole-bus scenario (RFC 5321 allows it)
+    from fedbus.notifier.senders.checks import is_addr_spec
+
+    assert is_addr_spec("notifications@bus-notifier")
+    assert not is_addr_spec("notifications@bus-notifier\r\nBcc: x@y")

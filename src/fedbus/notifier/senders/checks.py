@@ -21,7 +21,7 @@ NICKLEN = 30
 CHANNELLEN = 50
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-ADDR_SPEC = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
+ADDR_SPEC = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
 _SPECIAL = r"\[\]\\`_^{|}"
 NICK = re.compile(rf"[A-Za-z{_SPECIAL}][A-Za-z0-9{_SPECIAL}-]{{0,{NICKLEN - 1}}}")
 CHANNEL = re.compile(rf"[#&][^\x00-\x20\x7f,:]{{1,{CHANNELLEN - 1}}}")
