@@ -5,7 +5,12 @@
 The table (``fedbus_accounts`` in each inventory) says which service may publish
 which topic patterns and which queues each consumer owns; ``broker_users`` derives
 from it, for every account, the regular permissions (configure/write/read regexes
-on the vhost) and the topic permissions on ``amq.topic`` that the broker enforces.
+on the vhost) and the topic permissions that the broker enforces: on ``amq.topic``
+(the topics it may publish and bind) and on ``fedbus.queues`` (the names of its own
+queues, the only ones it may put a message in: dead letters, the notifier's jobs).
+
+No account may write to the default exchange (``amq.default``: a publish there reaches
+any queue, topic permissions do not apply) nor to the dead-letter exchange.
 """
 
 from __future__ import annotations
@@ -40,10 +45,12 @@ options:
     description: The bus exchange.
     type: str
     default: amq.topic
-  dead_letter_exchange:
-    description: The exchange consumers may publish dead letters to.
+  queue_exchange:
+    description:
+      - The topic exchange where each queue is bound under its own name; a consumer may
+        publish and bind there only the names of its own queues.
     type: str
-    default: fedbus.dlx
+    default: fedbus.queues
   publish_for_all:
     description:
       - Topic globs (relative to O(prefix)) that every account allowed to publish may also
@@ -109,7 +116,7 @@ def _as_list(account: dict, key: str) -> list:
 
 
 def _one(
-    account: dict, prefix: str, vhost: str, exchange: str, dlx: str, for_all: list[str]
+    account: dict, prefix: str, vhost: str, exchange: str, queue_exchange: str, for_all: list[str]
 ) -> dict:
     name = account.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
@@ -140,17 +147,24 @@ def _one(
     consumer = bool(queues) or tail
 
     # Each owned queue comes with its dead-letter queue <queue>.dlq.
-    own_queues = [f"{q}(\\.dlq)?" for q in queues] + ([r"amq\.gen-.*"] if tail else [])
+    named = [f"{q}(\\.dlq)?" for q in queues]
+    own_queues = named + ([r"amq\.gen-.*"] if tail else [])
     configure = _alternatives(own_queues)
-    # Consumers dead-letter with the reason by publishing a copy to <queue>.dlq
-    # through the default exchange (fedbus.consumer), hence amq.default.
+    # A consumer reaches its own queues by name through the queue exchange (dead letters
+    # with the reason, the notifier's jobs); never through amq.default.
     write = _alternatives(
         ([re.escape(exchange)] if publish else [])
         + own_queues
-        + ([re.escape(dlx), r"amq\.default"] if consumer else [])
+        + ([re.escape(queue_exchange)] if named else [])
     )
     extra_exchanges = [re.escape(x) for x in _as_list(account, "read_exchanges")]
-    read = _alternatives(own_queues + ([re.escape(exchange)] if consumer else []) + extra_exchanges)
+    read = _alternatives(
+        own_queues
+        + ([re.escape(exchange)] if consumer else [])
+        + ([re.escape(queue_exchange)] if named else [])
+        + extra_exchanges
+    )
+    own_names = _alternatives(named)
 
     if read_patterns:
         topic_read = "|".join(topic_glob_to_regex(prefix, p) for p in read_patterns)
@@ -169,7 +183,13 @@ def _one(
                 "exchange": exchange,
                 "write_priv": "|".join(publish) if publish else "^$",
                 "read_priv": topic_read,
-            }
+            },
+            {
+                "vhost": vhost,
+                "exchange": queue_exchange,
+                "write_priv": own_names,
+                "read_priv": own_names,
+            },
         ],
         "queues": [q for q in _as_list(account, "consume") if "*" not in q],
     }
@@ -180,7 +200,7 @@ def broker_users(
     prefix,
     vhost,
     exchange="amq.topic",
-    dead_letter_exchange="fedbus.dlx",
+    queue_exchange="fedbus.queues",
     publish_for_all=None,
 ):
     if not isinstance(accounts, list):
@@ -193,7 +213,7 @@ def broker_users(
     for account in accounts:
         if not isinstance(account, dict):
             raise AnsibleFilterError(f"account {account!r}: expected a mapping")
-        entry = _one(account, prefix, vhost, exchange, dead_letter_exchange, for_all)
+        entry = _one(account, prefix, vhost, exchange, queue_exchange, for_all)
         if entry["user"] in seen:
             raise AnsibleFilterError(
                 f"account {entry['user']!r} appears twice in the accounts table"

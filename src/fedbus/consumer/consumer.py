@@ -19,9 +19,10 @@ What happens to each message:
 
 Queues: the queue is declared passively first (the broker role may have declared it, e.g.
 as a quorum queue); if it does not exist it is declared durable (``queue_type``).  The same
-for ``<queue>.dlq``.  The broker's ``fedbus.dlx`` policy is not needed: dead letters are
-published by the framework itself (if the policy exists it still catches what the broker
-dead-letters on its own: length limit, expiry).
+for ``<queue>.dlq``, which is also bound to ``fedbus.queues`` under its own name: dead
+letters are published there by the framework itself (never through the default exchange,
+see :mod:`.queues`).  The broker's ``fedbus.dlx`` policy is not needed for them (if it
+exists it still catches what the broker dead-letters on its own: length limit, expiry).
 
 Shutdown (:meth:`Consumer.stop`): cancel the subscription, let each worker finish the message
 it is handling, put back what was prefetched and not started, close.
@@ -35,7 +36,6 @@ import inspect
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 import aiormq
 from aio_pika.abc import (
@@ -51,6 +51,7 @@ from fedbus.client.connect import Backoff, TlsOptions, connect_any, redact
 from fedbus.consumer.deadletter import dead_letter
 from fedbus.consumer.dedupe import Deduplicator
 from fedbus.consumer.errors import ConsumerError, Reject, Requeue
+from fedbus.consumer.queues import QUEUE_EXCHANGE, ensure_queue, own_queue, queue_exchange
 from fedbus.errors import ValidationError
 from fedbus.message.envelope import decode
 
@@ -148,7 +149,7 @@ class Consumer:
         await channel.set_qos(prefetch_count=self.prefetch)
         queue = await self._declare(connection, channel)
         dl_channel = await connection.channel(publisher_confirms=True)
-        self._dl_exchange = dl_channel.default_exchange
+        self._dl_exchange = await dl_channel.get_exchange(QUEUE_EXCHANGE, ensure=False)
         tag = await queue.consume(self._inbox.put)
         log.info("consuming %s on %s (bindings %s, prefetch %d)",
                  self.queue_name, redact(url), ", ".join(self.bindings), self.prefetch)
@@ -195,8 +196,9 @@ class Consumer:
                        ) -> AbstractQueue:
         args = {"x-queue-type": self.queue_type}
         try:
-            queue = await self._ensure_queue(connection, channel, self.queue_name, args)
-            await self._ensure_queue(connection, channel, self.dead_letter_queue, args)
+            queue = await ensure_queue(connection, channel, self.queue_name, args)
+            await queue_exchange(connection, channel)
+            await own_queue(connection, channel, self.dead_letter_queue, args)
             for pattern in self.bindings:
                 await queue.bind(self.exchange_name, routing_key=pattern)
         except aiormq.exceptions.ChannelClosed as exc:
@@ -204,20 +206,6 @@ class Consumer:
                 f"cannot set up queue {self.queue_name!r}: {' '.join(str(exc).split())}"
             ) from exc
         return queue
-
-    @staticmethod
-    async def _ensure_queue(
-        connection: AbstractConnection, channel: AbstractChannel, name: str, args: dict[str, Any]
-    ) -> AbstractQueue:
-        probe = await connection.channel()
-        try:
-            await probe.declare_queue(name, passive=True)
-        except aiormq.exceptions.ChannelNotFoundEntity:
-            return await channel.declare_queue(name, durable=True, arguments=args)
-        finally:
-            with contextlib.suppress(Exception):
-                await probe.close()
-        return await channel.declare_queue(name, passive=True)
 
     # -- one message ---------------------------------------------------------------------
 

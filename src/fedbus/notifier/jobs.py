@@ -1,9 +1,10 @@
 """Notification jobs and the outbound queues they travel on.
 
 A job is one JSON object (:class:`Job`) for one (message, user, destination).  The worker
-publishes it, with publisher confirms, persistent, on the default exchange to the queue of
-its destination type — ``notifier.email``, ``notifier.irc`` — or to ``notifier.digest`` for
-digest destinations: one queue per type, so a stuck IRC sender never delays mail.
+publishes it, with publisher confirms, persistent, on ``fedbus.queues`` (never the default
+exchange: see :mod:`fedbus.consumer.queues`) to the queue of its destination type —
+``notifier.email``, ``notifier.irc`` — or to ``notifier.digest`` for digest destinations:
+one queue per type, so a stuck IRC sender never delays mail.
 
 :class:`JobConsumer` is the senders' side: a durable queue, prefetch, the handler per job;
 returning acks, :class:`~fedbus.consumer.Reject` (or a bad job) dead-letters a copy to
@@ -19,16 +20,21 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import aio_pika
 import aiormq
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+)
 from pamqp import commands as spec
 
 from fedbus.client.connect import Backoff, TlsOptions, connect_any, redact
 from fedbus.consumer.deadletter import dead_letter
 from fedbus.consumer.errors import Reject
+from fedbus.consumer.queues import QUEUE_EXCHANGE, own_queue, queue_exchange
 
 log = logging.getLogger("fedbus.notifier.jobs")
 ATTEMPTS = "x-fedbus-attempts"
@@ -98,8 +104,12 @@ class JobPublisher:
     async def declare(self, queue: str) -> None:
         channel = await self._ready()
         if queue not in self._declared:
-            await declare_queue(self._connection, channel, queue)  # type: ignore[arg-type]
-            await declare_queue(self._connection, channel, f"{queue}.dlq")  # type: ignore[arg-type]
+            connection = self._connection
+            assert connection is not None
+            if not self._declared:
+                await queue_exchange(connection, channel)
+            await own_queue(connection, channel, queue)
+            await own_queue(connection, channel, f"{queue}.dlq")
             self._declared.add(queue)
 
     async def publish(self, jobs: Sequence[tuple[str, Job]]) -> None:
@@ -115,7 +125,7 @@ class JobPublisher:
         try:
             confirms = await asyncio.gather(*(
                 amqp.basic_publish(
-                    job.encode(), routing_key=queue, mandatory=True,
+                    job.encode(), exchange=QUEUE_EXCHANGE, routing_key=queue, mandatory=True,
                     properties=spec.Basic.Properties(
                         content_type="application/json", delivery_mode=2, message_id=job.key,
                     ),
@@ -134,19 +144,6 @@ class JobPublisher:
             with contextlib.suppress(Exception):
                 await self._connection.close()
         self._connection = self._channel = None
-
-
-async def declare_queue(connection: AbstractConnection, channel: AbstractChannel, name: str) -> Any:
-    """The durable queue ``name`` (passively if the broker role declared it already)."""
-    probe = await connection.channel()
-    try:
-        await probe.declare_queue(name, passive=True)
-    except aiormq.exceptions.ChannelNotFoundEntity:
-        return await channel.declare_queue(name, durable=True)
-    finally:
-        with contextlib.suppress(Exception):
-            await probe.close()
-    return await channel.declare_queue(name, passive=True)
 
 
 JobHandler = Callable[[Job], Awaitable[None]]
@@ -213,9 +210,11 @@ class JobConsumer:
         connection.close_callbacks.add(lambda *_: lost.set())
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=self.prefetch)
-        queue = await declare_queue(connection, channel, self.queue)
-        await declare_queue(connection, channel, f"{self.queue}.dlq")
-        out = await connection.channel(publisher_confirms=True)
+        await queue_exchange(connection, channel)
+        queue = await own_queue(connection, channel, self.queue)
+        await own_queue(connection, channel, f"{self.queue}.dlq")
+        confirmed = await connection.channel(publisher_confirms=True)
+        out = await confirmed.get_exchange(QUEUE_EXCHANGE, ensure=False)
         inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         tag = await queue.consume(inbox.put)
         log.info("consuming %s on %s", self.queue, redact(url))
@@ -243,7 +242,7 @@ class JobConsumer:
             raise ConnectionError("connection closed")
 
     async def _work(self, inbox: asyncio.Queue[AbstractIncomingMessage],
-                    out: AbstractChannel) -> None:  # fmt: skip
+                    out: AbstractExchange) -> None:  # fmt: skip
         while True:
             incoming = await inbox.get()
             if incoming is None:
@@ -253,12 +252,12 @@ class JobConsumer:
                 continue
             await self._one(incoming, out)
 
-    async def _one(self, incoming: AbstractIncomingMessage, out: AbstractChannel) -> None:
+    async def _one(self, incoming: AbstractIncomingMessage, out: AbstractExchange) -> None:
         try:
             job = Job.decode(incoming.body)
             await self.handler(job)
         except Reject as exc:
-            await dead_letter(out.default_exchange, f"{self.queue}.dlq", incoming, self.queue,
+            await dead_letter(out, f"{self.queue}.dlq", incoming, self.queue,
                               str(exc))  # fmt: skip
             await incoming.ack()
             self.counters["dead"] += 1
@@ -273,7 +272,7 @@ class JobConsumer:
             attempts += 1
             if attempts >= self.max_attempts:
                 reason = f"gave up after {attempts} attempts: {exc}"
-                await dead_letter(out.default_exchange, f"{self.queue}.dlq", incoming,
+                await dead_letter(out, f"{self.queue}.dlq", incoming,
                                   self.queue, reason)  # fmt: skip
                 await incoming.ack()
                 self.counters["dead"] += 1
@@ -288,7 +287,7 @@ class JobConsumer:
             await incoming.ack()
             self.counters["done"] += 1
 
-    async def _again(self, incoming: AbstractIncomingMessage, out: AbstractChannel,
+    async def _again(self, incoming: AbstractIncomingMessage, out: AbstractExchange,
                      attempts: int, delay: float) -> None:  # fmt: skip
         """After ``delay``, put the job back at the tail with its attempt count (the copy is
         confirmed before the original is acked: a crash in between only duplicates it, and
@@ -296,7 +295,7 @@ class JobConsumer:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=delay)
         headers = {**(incoming.headers or {}), ATTEMPTS: attempts}
-        await out.default_exchange.publish(
+        await out.publish(
             aio_pika.Message(incoming.body, headers=headers, message_id=incoming.message_id,
                              content_type=incoming.content_type,
                              delivery_mode=aio_pika.DeliveryMode.PERSISTENT),

@@ -68,13 +68,48 @@ def test_consumer_owns_its_queues_only():
     for queue in ("notifier", "notifier.email", "notifier.irc", "notifier.dlq"):
         assert re.search(perm["configure_priv"], queue)
         assert re.search(perm["read_priv"], queue)
-    assert re.search(perm["write_priv"], "amq.default")  # dead-letter copies
     for queue in ("mirror", "xnotifier", "amq.gen-abc"):
         assert not re.search(perm["configure_priv"], queue)
     assert re.search(perm["read_priv"], "amq.topic")
-    assert re.search(perm["write_priv"], "fedbus.dlx")
     assert topic_write(entry) == "^$"
     assert entry["queues"] == ["notifier"]
+
+
+@pytest.mark.parametrize(
+    "account",
+    [
+        {"name": "notifier", "password": PW, "consume": ["notifier", "notifier.*"]},
+        {"name": "operator", "password": PW, "tail": True},
+        {"name": "koji", "password": PW, "publish": ["buildsys.#"]},
+    ],
+)
+def test_no_account_writes_the_default_or_dead_letter_exchange(account):
+    # a publish to amq.default reaches any queue and topic permissions do not apply there;
+    # the headers exchange fedbus.dlx reaches any <queue>.dlq by its x-first-death-queue
+    (entry,) = users(account)
+    write = entry["permissions"][0]["write_priv"]
+    assert not re.search(write, "amq.default")
+    assert not re.search(write, "fedbus.dlx")
+
+
+def test_consumer_reaches_its_own_queues_only_through_the_queue_exchange():
+    (entry,) = users({"name": "notifier", "password": PW, "consume": ["notifier", "notifier.*"]})
+    assert re.search(entry["permissions"][0]["write_priv"], "fedbus.queues")
+    assert re.search(entry["permissions"][0]["read_priv"], "fedbus.queues")
+    (queues,) = [t for t in entry["topic_permissions"] if t["exchange"] == "fedbus.queues"]
+    for name in ("notifier", "notifier.dlq", "notifier.email", "notifier.email.dlq"):
+        assert re.search(queues["write_priv"], name)
+        assert re.search(queues["read_priv"], name)
+    for name in ("mirror-tier1-a.dlq", "fedbus.bridge", "#", "*.dlq", "xnotifier", "notifierx"):
+        assert not re.search(queues["write_priv"], name)
+        assert not re.search(queues["read_priv"], name)
+
+
+def test_publisher_gets_nothing_on_the_queue_exchange():
+    (entry,) = users({"name": "koji", "password": PW, "publish": ["buildsys.#"]})
+    assert not re.search(entry["permissions"][0]["write_priv"], "fedbus.queues")
+    (queues,) = [t for t in entry["topic_permissions"] if t["exchange"] == "fedbus.queues"]
+    assert queues["write_priv"] == queues["read_priv"] == "^$"
 
 
 def test_owned_queue_includes_its_dead_letter_queue_only():
