@@ -177,3 +177,50 @@ def test_dead_letter_objects(host, secrets):
     assert {"notifier", "notifier.dlq", "fedbus.bridge", "fedbus.bridge.dlq"} <= names
     policies = host.run("rabbitmqctl list_policies -p local --quiet --formatter json").stdout
     assert "fedbus-queues" in policies and "fedbus-dead-letters" in policies
+
+
+def test_queue_exchange_reaches_each_queue_by_name(host):
+    out = host.run(
+        "rabbitmqctl list_bindings -p local source_name destination_name routing_key"
+        " --quiet --formatter json"
+    )
+    assert out.rc == 0
+    bindings = {(b["source_name"], b["destination_name"], b["routing_key"])
+                for b in json.loads(out.stdout)}  # fmt: skip
+    for queue in ("notifier", "notifier.dlq", "fedbus.bridge", "fedbus.bridge.dlq"):
+        assert ("fedbus.queues", queue, queue) in bindings
+
+
+def test_consumer_account_cannot_write_the_default_exchange(ip, tls_context, secrets):
+    # the default exchange reaches every queue: no account of the table may publish there
+    password = secrets["vault_fedbus_account_passwords"]["notifier"]
+    conn = pika.BlockingConnection(amqps_params(ip, tls_context, "notifier", password))
+    try:
+        for exchange, key in (("", "fedbus.bridge"), ("fedbus.queues", "fedbus.bridge.dlq")):
+            ch = conn.channel()
+            ch.confirm_delivery()
+            with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+                ch.basic_publish(exchange, key, b"{}")
+            assert refused.value.reply_code == 403
+        ch = conn.channel()
+        ch.confirm_delivery()
+        ch.basic_publish("fedbus.queues", "notifier.dlq", b"{}", mandatory=True)  # its own
+    finally:
+        if conn.is_open:
+            conn.close()
+
+
+def test_amqp_offers_password_mechanisms_only(ip, tls_context):
+    # Connection.Start lists the SASL mechanisms; EXTERNAL is not among them
+    with (
+        socket.create_connection((ip, 5671), timeout=10) as raw,
+        tls_context.wrap_socket(raw, server_hostname=BROKER) as tls,
+    ):
+        tls.sendall(b"AMQP\x00\x00\x09\x01")
+        start = b""
+        while b"\xce" not in start[7:]:
+            chunk = tls.recv(4096)
+            assert chunk, "the broker closed before Connection.Start"
+            start += chunk
+    assert b"PLAIN" in start
+    assert b"EXTERNAL" not in start
