@@ -143,7 +143,7 @@ def table(broker) -> Iterator[tuple[str, dict[str, Account]]]:
             broker.api("POST", f"bindings/{qv}/e/{QUEUE_EXCHANGE}/q/{name}",
                        {"routing_key": name})  # fmt: skip
         broker.api("POST", f"bindings/{qv}/e/{DLX}/q/{q}.dlq",
-                   {"routing_key": "", "arguments": {"x-match": "all",
+                   {"routing_key": "", "arguments": {"x-match": "all-with-x",
                                                      "x-first-death-queue": q}})  # fmt: skip
     for u in users:
         broker.api("PUT", f"users/{u['user']}", {"password": u["password"], "tags": u["tags"]})

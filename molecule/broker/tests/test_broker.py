@@ -224,3 +224,20 @@ def test_amqp_offers_password_mechanisms_only(ip, tls_context):
             start += chunk
     assert b"PLAIN" in start
     assert b"EXTERNAL" not in start
+
+
+def test_full_queue_drops_its_oldest_into_its_own_dlq(host):
+    policies = json.loads(
+        host.run("rabbitmqctl list_policies -p local --quiet --formatter json").stdout
+    )
+    (queues,) = [p for p in policies if p["name"] == "fedbus-queues"]
+    definition = queues["definition"]
+    definition = json.loads(definition) if isinstance(definition, str) else definition
+    assert definition["overflow"] == "drop-head"
+    assert "expires" not in definition  # the components' queues outlive any outage
+    out = host.run(
+        "rabbitmqctl list_bindings -p local source_name destination_name arguments"
+        " --quiet --formatter json"
+    )
+    dlx = [b for b in json.loads(out.stdout) if b["source_name"] == "fedbus.dlx"]
+    assert dlx and all("all-with-x" in json.dumps(b["arguments"]) for b in dlx)
