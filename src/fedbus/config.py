@@ -45,10 +45,21 @@ class AmqpConfig:
     vhost: str | None = None  # overrides the vhost of every URL when set
     heartbeat: int = 60
     tls: TlsConfig | None = None
+    # The broker account: its name, and the file holding its password (only the relay's
+    # group may read it; it is read when connecting, not when the configuration is loaded).
+    user: str | None = None
+    password_file: Path | None = None
 
     def effective_urls(self) -> tuple[str, ...]:
-        """The URLs in failover order, with :attr:`vhost` applied."""
-        return tuple(with_vhost(u, self.vhost) for u in self.urls)
+        """The URLs in failover order, with :attr:`vhost` and the account applied.
+
+        Reads :attr:`password_file`: a ConfigError of one line when it cannot.
+        """
+        urls = tuple(with_vhost(u, self.vhost) for u in self.urls)
+        if self.user is None or self.password_file is None:
+            return urls
+        password = read_password_file(self.password_file, "fedbus.toml: amqp.password_file")
+        return tuple(with_account(u, self.user, password) for u in urls)
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,27 @@ def _url(value: Any, where: str, schemes: tuple[str, ...]) -> str:
     return text
 
 
+def with_account(url: str, user: str, password: str) -> str:
+    """``url`` with ``user:password@`` (quoted) before its host."""
+    parts = urllib.parse.urlsplit(url)
+    userinfo = f"{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(password, safe='')}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
+
+
+def read_password_file(path: Path, where: str) -> str:
+    """The password in ``path`` (its first line, without the line end); ConfigError naming
+    ``where`` when the file cannot be read or is empty."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
+        raise ConfigError(f"{where}: cannot read {path}: {reason}") from exc
+    password = text.splitlines()[0] if text else ""
+    if not password:
+        raise ConfigError(f"{where}: {path} is empty")
+    return password
+
+
 def with_vhost(url: str, vhost: str | None) -> str:
     """``url`` with its path replaced by the (quoted) ``vhost``, if one is given."""
     if vhost is None:
@@ -172,8 +204,8 @@ def _tls(t: dict[str, Any], w: str) -> TlsConfig:
     return TlsConfig(**opt, verify=_bool(t.get("verify", True), f"{w}.verify"))
 
 
-def _amqp(t: dict[str, Any], w: str) -> AmqpConfig:
-    _known(t, {"urls", "vhost", "heartbeat", "tls"}, w)
+def _amqp(t: dict[str, Any], w: str, base: Path) -> AmqpConfig:
+    _known(t, {"urls", "vhost", "heartbeat", "tls", "user", "password_file"}, w)
     d = AmqpConfig()
     urls = d.urls
     if "urls" in t:
@@ -181,11 +213,26 @@ def _amqp(t: dict[str, Any], w: str) -> AmqpConfig:
             _url(u, f"{w}.urls[{i}]", ("amqp", "amqps"))
             for i, u in enumerate(_str_list(t["urls"], f"{w}.urls"))
         )
+    if ("user" in t) != ("password_file" in t):
+        raise ConfigError(f"{w}: user and password_file go together (set both or neither)")
+    user = _str(t["user"], f"{w}.user") if "user" in t else None
+    if user is not None:
+        for i, u in enumerate(urls):
+            if "@" in urllib.parse.urlsplit(u).netloc:
+                raise ConfigError(
+                    f"{w}.urls[{i}]: carries an account: with amqp.user set, the URLs name "
+                    "only the brokers"
+                )
     return AmqpConfig(
         urls=urls,
         vhost=_str(t["vhost"], f"{w}.vhost") if "vhost" in t else None,
         heartbeat=_int(t.get("heartbeat", d.heartbeat), f"{w}.heartbeat"),
         tls=_tls(_table(t["tls"], f"{w}.tls"), f"{w}.tls") if "tls" in t else None,
+        user=user,
+        password_file=(
+            base / _path(t["password_file"], f"{w}.password_file") if "password_file" in t
+            else None
+        ),
     )
 
 
@@ -196,10 +243,7 @@ def _management(t: dict[str, Any], w: str, base: Path) -> ManagementConfig:
     password = _str(t["password"], f"{w}.password", empty=True) if "password" in t else None
     if "password_file" in t:
         pf = base / _path(t["password_file"], f"{w}.password_file")
-        try:
-            password = pf.read_text().rstrip("\r\n")
-        except OSError as exc:
-            raise ConfigError(f"{w}.password_file: cannot read {pf}: {exc.strerror}") from exc
+        password = read_password_file(pf, f"{w}.password_file")
     return ManagementConfig(
         url=_url(t["url"], f"{w}.url", ("http", "https")) if "url" in t else None,
         user=_str(t["user"], f"{w}.user") if "user" in t else None,
@@ -263,7 +307,7 @@ def parse(data: Mapping[str, Any], name: str = "fedbus.toml", base: Path = Path(
     return Config(
         environment=env,
         topic_prefix=prefix,
-        amqp=_amqp(sections["amqp"], f"{name}: amqp"),
+        amqp=_amqp(sections["amqp"], f"{name}: amqp", base),
         management=_management(sections["management"], f"{name}: management", base),
         relay=_relay(sections["relay"], f"{name}: relay"),
         consumers=consumers,

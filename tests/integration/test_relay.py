@@ -204,3 +204,50 @@ def test_encoded_messages_keep_their_id_through_the_relay(broker, vhost, tmp_pat
         _, props, body = conn.channel().basic_get(queue, auto_ack=True)
     assert props.message_id == enc.properties.message_id and body == enc.body
     assert props.headers == enc.properties.headers
+
+
+def test_relay_takes_its_account_from_fedbus_toml_and_the_password_file(broker, vhost, tmp_path):
+    """As the role writes it: URLs without an account, ``user`` and ``password_file`` in
+    ``[amqp]``. A spool writer publishes without the password file; the relay reads it."""
+    url = broker.amqp_url(vhost)
+    queue = bind_queue(url)
+    user, password = f"relay-{uuid.uuid4().hex[:8]}", "p@ss/w:rd %x"
+    broker.api("PUT", f"users/{user}", {"password": password, "tags": ""})
+    broker.api("PUT", f"permissions/{urllib.parse.quote(vhost, safe='')}/{user}",
+               {"configure": "", "write": "amq.topic", "read": ""})
+    spool = tmp_path / "spool"
+    secret = tmp_path / "amqp.password"
+    config = tmp_path / "fedbus.toml"
+    config.write_text(
+        f'[amqp]\nurls = ["amqp://{broker.host}:{broker.amqp_port}/"]\n'
+        f"vhost = {json.dumps(vhost)}\nuser = {json.dumps(user)}\n"
+        f'password_file = "amqp.password"\n\n[relay]\nspool_dir = "{spool}"\n'
+    )
+    fedbus = [sys.executable, "-m", "fedbus.cli.main", "-c", str(config)]
+    try:
+        # the password file is not there yet: publishing through the spool needs none
+        done = subprocess.run([*fedbus, "publish", TOPIC, "--schema", "base.message",
+                               "--json", '{"i": 0}'], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        status = subprocess.run([*fedbus, "relay", "status"], capture_output=True, text=True)
+        assert status.returncode == 0 and "1 messages" in status.stdout, status.stderr
+        # connecting needs it, and says so in one line
+        direct = subprocess.run([*fedbus, "publish", TOPIC, "--schema", "base.message",
+                                 "--json", "{}", "--direct"], capture_output=True, text=True)
+        assert direct.returncode == 1
+        assert direct.stderr.strip() == (
+            f"fedbus: error: fedbus.toml: amqp.password_file: cannot read {secret}: "
+            "No such file or directory"
+        )
+        secret.write_text(password + "\n")
+        relay = subprocess.Popen([*fedbus, "relay"], stderr=subprocess.PIPE, text=True)
+        try:
+            wait_depth(url, queue, 1)
+        finally:
+            relay.send_signal(signal.SIGTERM)
+            _, err = relay.communicate(timeout=30)
+        assert relay.returncode == 0, err
+        assert password not in err and urllib.parse.quote(password, safe="") not in err
+        assert [b["i"] for b in drain_bodies(url, queue)] == [0]
+    finally:
+        broker.api("DELETE", f"users/{user}")

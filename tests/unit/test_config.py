@@ -217,3 +217,72 @@ def test_documented_example_parses_and_every_key_is_documented() -> None:
             if f.name not in ("source", "name", "tls", "consumers", "amqp", "management", "relay"):
                 assert f"| `{f.name}` |" in doc, f"{cls.__name__}.{f.name} is not documented"
     assert "| `password_file` |" in doc
+
+
+def test_amqp_password_comes_from_its_own_file(tmp_path: Path) -> None:
+    """fedbus.toml names the account and its password file; the URLs get both."""
+    (tmp_path / "amqp.password").write_text("p@ss/w:rd\n")
+    cfg = load(
+        _write(
+            tmp_path,
+            '[amqp]\nurls = ["amqps://bus01:5671/", "amqps://bus02:5671/"]\nvhost = "stg"\n'
+            'user = "git"\npassword_file = "amqp.password"\n',
+        )
+    )
+    assert cfg.amqp.user == "git"
+    assert cfg.amqp.password_file == tmp_path / "amqp.password"
+    assert "p@ss" not in repr(cfg)
+    assert cfg.amqp.effective_urls() == (
+        "amqps://git:p%40ss%2Fw%3Ard@bus01:5671/stg",
+        "amqps://git:p%40ss%2Fw%3Ard@bus02:5671/stg",
+    )
+    params = pika_parameters(cfg.amqp)
+    assert [(p.credentials.username, p.credentials.password) for p in params] == [
+        ("git", "p@ss/w:rd"),
+        ("git", "p@ss/w:rd"),
+    ]
+
+
+def test_amqp_password_file_is_read_only_when_connecting(tmp_path: Path) -> None:
+    """The spool writers (git, apache …) read fedbus.toml but not the password: loading the
+    file must not need it; connecting without it is one clear line."""
+    cfg = load(
+        _write(
+            tmp_path,
+            '[amqp]\nurls = ["amqps://bus01:5671/"]\nuser = "git"\n'
+            'password_file = "/nonexistent/amqp.password"\n',
+        )
+    )
+    assert cfg.relay.spool_dir == Path("/var/spool/fedbus/relay")
+    with pytest.raises(ConfigError) as info:
+        cfg.amqp.effective_urls()
+    assert str(info.value) == (
+        "fedbus.toml: amqp.password_file: cannot read /nonexistent/amqp.password: "
+        "No such file or directory"
+    )
+
+
+@pytest.mark.parametrize(
+    ("amqp", "message"),
+    [
+        ({"password": "x"}, "fedbus.toml: amqp.password: unknown key"),
+        ({"user": "git"}, "fedbus.toml: amqp: user and password_file go together"),
+        ({"password_file": "/p"}, "fedbus.toml: amqp: user and password_file go together"),
+        (
+            {"urls": ["amqps://git:x@bus01/"], "user": "git", "password_file": "/p"},
+            "fedbus.toml: amqp.urls[0]: carries an account: with amqp.user set",
+        ),
+        ({"user": "", "password_file": "/p"}, "fedbus.toml: amqp.user: expected a non-empty"),
+    ],
+)
+def test_amqp_account_errors(amqp: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse({"amqp": amqp})
+    assert str(info.value).startswith(message)
+
+
+def test_an_empty_amqp_password_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "amqp.password").write_text("\n")
+    cfg = parse({"amqp": {"user": "git", "password_file": "amqp.password"}}, base=tmp_path)
+    with pytest.raises(ConfigError, match=r"amqp\.password_file: .*amqp\.password is empty"):
+        cfg.amqp.effective_urls()

@@ -105,6 +105,11 @@ PROBE = {
     "notifier_admin_password_length": "{{ notifier_web_admin_password | default('') | length }}",
     "notifier_smarthost": "{{ notifier_mta_smarthost | default('') }}",
     "notifier_base_url": "{{ notifier_base_url | default('') }}",
+    "notifier_web_bind": "{{ notifier_web_bind | default('127.0.0.1:8080') }}",
+    "notifier_web_proxies": "{{ notifier_web_trusted_proxies | default([]) }}",
+    "notifier_web_proxy_networks": "{{ notifier_web_trust_proxy_networks | default(false) }}",
+    "notifier_web_tls_length": "{{ notifier_web_tls_cert | default('') | length }}",
+    "notifier_web_insecure_http": "{{ notifier_web_insecure_http | default(false) }}",
     "mirror_mode": "{{ mirror_mode | default('') }}",
     "mirror_upstream_host": "{{ mirror_upstream_host | default('') }}",
     "mirror_name": "{{ mirror_name | default(inventory_hostname) }}",
@@ -286,6 +291,17 @@ def test_the_notifier(inv: Inventory) -> None:
     assert host["notifier_secret_key_length"] >= 16
     assert host["notifier_smarthost"], "mail goes through a smarthost"
     assert host["notifier_base_url"].startswith("http")
+    # Each trusted proxy is one host; off loopback the web UI serves HTTPS (plain HTTP only
+    # on the operator's own containers).
+    assert host["notifier_web_proxy_networks"] is False
+    for cidr in host["notifier_web_proxies"]:
+        assert cidr.endswith("/128" if ":" in cidr else "/32"), cidr
+    if not host["notifier_web_bind"].startswith(("127.", "localhost:", "[::1]:")):
+        if inv.env == "local":
+            assert host["notifier_web_insecure_http"] is True
+        else:
+            assert host["notifier_web_tls_length"] > 0
+            assert host["notifier_web_insecure_http"] is False
     if inv.env in ("stg", "prod"):
         assert host["notifier_database"] == "postgresql"
         assert host["notifier_db_password_length"] >= 12

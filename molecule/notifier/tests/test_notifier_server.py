@@ -101,3 +101,12 @@ def test_irc_server_is_reachable(host) -> None:
                    "printf \"NICK probe\\r\\nUSER probe 0 * :probe\\r\\n\" >&3; "
                    "head -c 300 <&3'")
     assert " 001 probe " in out.stdout, out.stdout + out.stderr
+
+
+def test_irc_channels_and_web_tls_as_the_role_renders_them(host) -> None:
+    """local: no channel listed (the senders write to nicks only) and plain HTTP, which the
+    role allows off loopback in the local environment only."""
+    assert "\nchannels = []\n" in host.file("/etc/fedbus/notifier.toml").content_string
+    unit = host.file("/etc/systemd/system/fedbus-notifier-web.service").content_string
+    assert "--bind 0.0.0.0:8080" in unit and "--certfile" not in unit
+    assert not host.file("/etc/fedbus/notifier-web.key").exists

@@ -59,9 +59,10 @@ def drain(channel, queue: str, count: int, timeout: float = 60.0) -> list:
     return got
 
 
-def publish(host, topic: str, body: dict):
+def publish(host, topic: str, body: dict, user: str = "fedbus"):
     cmd = host.run(
-        "runuser -u fedbus -- fedbus publish %s --schema base.message --json %s",
+        "runuser -u %s -- fedbus publish %s --schema base.message --json %s",
+        user,
         topic,
         json.dumps(body),
     )
@@ -81,11 +82,48 @@ def test_relay_running(host):
     assert service.is_enabled
 
 
-def test_config_is_not_world_readable(host):
+def test_config_holds_no_secret_and_is_not_world_readable(host, secrets):
     config = host.file("/etc/fedbus/fedbus.toml")
-    assert config.mode == 0o640
-    assert config.group == "fedbus"
-    assert "amqps://git:" in config.content_string
+    assert (config.user, config.group, config.mode) == ("root", "fedbus-spool", 0o640)
+    text = config.content_string
+    assert 'user = "git"' in text and "amqps://git:" not in text
+    assert 'password_file = "/etc/fedbus/amqp.password"' in text
+    assert secrets["vault_fedbus_account_passwords"]["git"] not in text
+
+
+def test_only_the_fedbus_group_reads_the_broker_password(host):
+    password = host.file("/etc/fedbus/amqp.password")
+    assert (password.user, password.group, password.mode) == ("root", "fedbus", 0o640)
+    assert host.run("runuser -u fedbus -- cat /etc/fedbus/amqp.password").rc == 0
+    # The spool writer (www-data here; git, apache … on the real hosts) may not.
+    denied = host.run("runuser -u www-data -- cat /etc/fedbus/amqp.password")
+    assert denied.rc != 0 and "Permission denied" in denied.stderr
+    groups = host.check_output("id -nG www-data").split()
+    assert "fedbus-spool" in groups and "fedbus" not in groups
+
+
+def test_the_spool_belongs_to_the_spool_group(host):
+    spool = host.file("/var/spool/fedbus/relay")
+    assert (spool.user, spool.group, spool.mode) == ("fedbus", "fedbus-spool", 0o2770)
+    for name in ("spool.sqlite3", "spool.sqlite3-wal", "spool.sqlite3-shm"):
+        f = host.file(f"/var/spool/fedbus/relay/{name}")
+        if f.exists:
+            assert (f.group, f.mode) == ("fedbus-spool", 0o660), name
+
+
+def test_a_spool_writer_publishes_without_the_password(host, admin_channel):
+    topic = f"{PREFIX}.git.relay.writer"
+    queue = bound_queue(admin_channel, topic)
+    message_id = publish(host, topic, {"probe": "www-data"}, user="www-data")
+    ((routing_key, props, body),) = drain(admin_channel, queue, 1)
+    assert (routing_key, body, props.message_id) == (topic, {"probe": "www-data"}, message_id)
+    # and --direct, which needs the broker password, says why it cannot
+    direct = host.run(
+        "runuser -u www-data -- fedbus publish %s --direct --schema base.message --json '{}'",
+        topic,
+    )
+    assert direct.rc != 0
+    assert "amqp.password_file: cannot read /etc/fedbus/amqp.password" in direct.stderr
 
 
 def test_published_message_reaches_the_broker(host, admin_channel):

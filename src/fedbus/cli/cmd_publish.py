@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     message = new_message(args.topic, read_body(args), schema=args.schema,
                           severity=args.severity)
     encoded = encode(message)
-    s = settings(args)
+    s = settings(args, broker=args.direct)
     if args.direct:
         from fedbus.client import SyncPublisher
 

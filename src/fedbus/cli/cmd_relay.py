@@ -47,8 +47,13 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def settings(args: argparse.Namespace) -> dict[str, Any]:
-    """URLs, TLS and spool settings: options first, then the configuration file."""
+def settings(args: argparse.Namespace, *, broker: bool = True) -> dict[str, Any]:
+    """URLs, TLS and spool settings: options first, then the configuration file.
+
+    ``broker=False`` (a writer of the spool, e.g. ``fedbus publish`` without ``--direct``):
+    no URLs, so the broker password (``amqp.password_file``, which the spool writers may
+    not read) is not read.
+    """
     from fedbus import config as fconfig
 
     cfg = fconfig.load(getattr(args, "config", None), missing_ok=True)
@@ -62,7 +67,11 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
             verify=t.verify,
         )
     return {
-        "urls": list(args.url) if getattr(args, "url", None) else list(cfg.amqp.effective_urls()),
+        "urls": (
+            list(args.url) if getattr(args, "url", None)
+            else list(cfg.amqp.effective_urls()) if broker
+            else []
+        ),
         "tls": tls,
         "spool_dir": Path(args.spool) if getattr(args, "spool", None) else cfg.relay.spool_dir,
         "max_bytes": cfg.relay.max_bytes,
@@ -72,7 +81,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    s = settings(args)
+    s = settings(args, broker=args.action == "run")
     spool = Spool(s["spool_dir"], max_bytes=s["max_bytes"], max_messages=s["max_messages"],
                   fsync=s["fsync"], reader=True)
     if args.action == "status":

@@ -27,9 +27,11 @@ reason, then deleted from the queue (see :meth:`Spool.bury`).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -44,6 +46,7 @@ DEAD_DIR = "dead"
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 DEFAULT_MAX_MESSAGES = 1_000_000
 BUSY_TIMEOUT_MS = 10_000
+SHARED_MODE = 0o660  # the database files: the owner and the spool group, nobody else
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -115,6 +118,7 @@ class Spool:
         self._lock = threading.Lock()
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
+            self._create_database_file()
             self._db = sqlite3.connect(
                 self.directory / DB_NAME,
                 timeout=BUSY_TIMEOUT_MS / 1000,
@@ -137,20 +141,39 @@ class Spool:
         except (OSError, sqlite3.Error) as exc:
             raise SpoolError(f"cannot open spool {self.directory}: {exc}") from exc
 
+    def _create_database_file(self) -> None:
+        """Create the database file with mode 0660 and the directory's group, whatever the
+        umask: SQLite gives its -wal and -shm files the database file's mode and owners."""
+        try:
+            fd = os.open(self.directory / DB_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o660)
+        except FileExistsError:
+            return
+        try:
+            os.fchmod(fd, SHARED_MODE)
+        finally:
+            os.close(fd)
+
     def _share_files(self) -> None:
-        """Make the database files group-writable, whoever created them and whatever umask.
+        """Give the database files mode 0660 and the directory's group, whoever created them.
 
         The services' users (git, apache, pungi …) write the spool through its group (the
-        directory is setgid); SQLite gives the -wal/-shm files the database file's mode.
+        spool group, which owns the setgid directory); nobody else reads the messages.  Only
+        a file's owner may change it: the others are left as they are.
         """
+        group = self.directory.stat().st_gid
         for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
             path = self.directory / name
             try:
                 st = path.stat()
             except FileNotFoundError:
                 continue
-            if st.st_uid == os.geteuid() and st.st_mode & 0o060 != 0o060:
-                path.chmod((st.st_mode | 0o060) & 0o7777)
+            if st.st_uid != os.geteuid():
+                continue
+            if st.st_gid != group:
+                with contextlib.suppress(PermissionError):  # not a member of that group
+                    os.chown(path, -1, group)
+            if stat.S_IMODE(st.st_mode) != SHARED_MODE:
+                path.chmod(SHARED_MODE)
 
     def _enable_wal(self) -> None:
         # Switching to WAL needs a moment alone with the file; several processes opening a

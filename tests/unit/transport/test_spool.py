@@ -133,3 +133,31 @@ def test_database_files_are_group_writable_whatever_the_umask(tmp_path):
         os.umask(old)
     mode = stat.S_IMODE((tmp_path / "spool.sqlite3").stat().st_mode)
     assert mode & 0o060 == 0o060, oct(mode)
+
+
+def test_database_files_are_0660_with_the_directory_group(tmp_path):
+    """Only the owner and the spool group (the directory's) read or write the messages, the
+    -wal and -shm files included, whatever the creator's umask."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        spool = Spool(tmp_path)
+        put(spool, 1)
+    finally:
+        os.umask(old)
+    for name in ("spool.sqlite3", "spool.sqlite3-wal", "spool.sqlite3-shm"):
+        st = (tmp_path / name).stat()
+        assert stat.S_IMODE(st.st_mode) == 0o660, (name, oct(st.st_mode))
+        assert st.st_gid == tmp_path.stat().st_gid, name
+    spool.close()
+
+
+def test_reopening_fixes_a_world_readable_database(tmp_path):
+    import stat
+
+    Spool(tmp_path).close()
+    (tmp_path / "spool.sqlite3").chmod(0o644)
+    Spool(tmp_path).close()
+    assert stat.S_IMODE((tmp_path / "spool.sqlite3").stat().st_mode) == 0o660

@@ -1,6 +1,7 @@
 """``fedbus notifier web``: serve the web UI and REST API (gunicorn), manage local accounts.
 
 fedbus notifier web [--bind 127.0.0.1:8080] [--workers 2]   # serve (behind the proxy)
+fedbus notifier web --bind 0.0.0.0:8443 --certfile C --keyfile K   # serve over TLS
 fedbus notifier web adduser NAME < password                 # local account (local, publictest)
 
 Settings: the ``[web]`` table of notifier.toml (see fedbus.notifier.web.settings).  The
@@ -25,6 +26,9 @@ def register_web(subparsers: Any) -> None:
     )
     p.add_argument("--bind", default="127.0.0.1:8080", help="address:port (default %(default)s)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    p.add_argument("--certfile", metavar="FILE",
+                   help="serve HTTPS with this PEM certificate (chain); needs --keyfile")
+    p.add_argument("--keyfile", metavar="FILE", help="the certificate's PEM private key")
     p.add_argument("action", nargs="?", choices=("serve", "adduser"), default="serve")
     p.add_argument("name", nargs="?", help="adduser: the account name")
     p.set_defaults(func=run)
@@ -39,9 +43,29 @@ def run(args: argparse.Namespace) -> int:
         return adduser(settings, args.name)
     if args.workers < 1:
         raise FedbusError("--workers must be at least 1")
+    tls = tls_files(getattr(args, "certfile", None), getattr(args, "keyfile", None))
     app = create_app(settings, amqp_config=getattr(args, "config", None))
-    serve(app, args.bind, args.workers)
+    serve(app, args.bind, args.workers, tls)
     return 0
+
+
+def tls_files(certfile: str | None, keyfile: str | None) -> tuple[str, str] | None:
+    """(certificate, key) when serving HTTPS; a FedbusError of one line when only one is
+    given, a file cannot be read, or the key does not match the certificate."""
+    if certfile is None and keyfile is None:
+        return None
+    if not certfile or not keyfile:
+        raise FedbusError("--certfile and --keyfile go together (give both or neither)")
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except OSError as exc:
+        where = exc.filename or f"{certfile} or {keyfile}"
+        raise FedbusError(f"--certfile/--keyfile: cannot read {where}: {exc.strerror}") from exc
+    except ssl.SSLError as exc:
+        raise FedbusError(f"--certfile/--keyfile: {certfile}, {keyfile}: {exc.reason}") from exc
+    return certfile, keyfile
 
 
 def adduser(settings: Any, name: str | None) -> int:
@@ -59,7 +83,7 @@ def adduser(settings: Any, name: str | None) -> int:
     return 0
 
 
-def serve(app: Any, bind: str, workers: int) -> None:
+def serve(app: Any, bind: str, workers: int, tls: tuple[str, str] | None = None) -> None:
     from gunicorn.app.base import BaseApplication
 
     class _App(BaseApplication):  # type: ignore[misc]
@@ -69,6 +93,9 @@ def serve(app: Any, bind: str, workers: int) -> None:
             self.cfg.set("accesslog", "-")
             self.cfg.set("forwarded_allow_ips", "")  # never believe X-Forwarded-*
             self.cfg.set("graceful_timeout", 10)
+            if tls is not None:
+                self.cfg.set("certfile", tls[0])
+                self.cfg.set("keyfile", tls[1])
 
         def load(self) -> Any:
             return app

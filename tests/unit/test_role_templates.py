@@ -1,0 +1,92 @@
+"""Templates of roles/relay and roles/notifier, rendered as Ansible renders them: the relay's
+fedbus.toml names its password file and holds no password; the web unit serves HTTPS when
+the role has a certificate; notifier.toml lists the IRC channels."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import tomllib
+import urllib.parse
+from pathlib import Path
+
+import jinja2
+
+from fedbus.config import parse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def render(path: str, **variables: object) -> str:
+    env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined)  # as Ansible
+    env.filters["to_json"] = json.dumps
+    env.filters["urlencode"] = lambda v: urllib.parse.quote(str(v), safe="")
+    env.filters["ternary"] = lambda v, yes, no: yes if v else no
+    env.filters["bool"] = bool
+    return env.from_string((ROOT / path).read_text()).render(ansible_managed="managed",
+                                                            **variables)
+
+
+RELAY = {
+    "inventory_hostname": "koji01", "relay_environment": "stg",
+    "relay_topic_prefix": "org.fedoraproject.stg", "relay_broker_hosts": ["bus01", "bus02"],
+    "relay_broker_port": 5671, "relay_vhost": "stg", "relay_account": "koji",
+    "relay_password": "s3cret-p@ss/word", "relay_user": "fedbus",
+    "relay_spool_dir": "/var/spool/fedbus/relay", "relay_spool_max_bytes": 1024,
+    "relay_spool_max_messages": 10, "relay_spool_fsync": False, "relay_extra_config": {},
+}
+
+
+def test_fedbus_toml_names_the_password_file_and_holds_no_password() -> None:
+    text = render("roles/relay/templates/etc/fedbus/fedbus.toml.j2", **RELAY)
+    assert "s3cret" not in text and "p%40ss" not in text
+    cfg = parse(tomllib.loads(text))
+    assert cfg.amqp.user == "koji"
+    assert cfg.amqp.password_file == Path("/etc/fedbus/amqp.password")
+    assert cfg.amqp.urls == ("amqps://bus01:5671/", "amqps://bus02:5671/")
+
+
+def test_the_relay_unit_joins_the_spool_group() -> None:
+    text = render("roles/relay/templates/etc/systemd/system/fedbus-relay.service.j2",
+                  **RELAY, relay_spool_group="fedbus-spool", relay_install_dir="/opt/fedbus",
+                  relay_window=500, relay_status_interval=60)
+    assert "Group=fedbus\n" in text and "SupplementaryGroups=fedbus-spool\n" in text
+
+
+def _web_exec(**variables: object) -> list[str]:
+    text = render("roles/notifier/templates/etc/systemd/system/fedbus-notifier-web.service.j2",
+                  notifier_database="sqlite", notifier_user="fedbus",
+                  _notifier_fedbus="/opt/fedbus/venv/bin/fedbus notifier",
+                  notifier_web_workers=2, **variables)
+    line = next(x for x in text.splitlines() if x.startswith("ExecStart="))
+    return shlex.split(line.removeprefix("ExecStart="))
+
+
+def test_the_web_unit_serves_https_with_a_certificate() -> None:
+    argv = _web_exec(notifier_web_bind="0.0.0.0:8080", notifier_web_tls_cert="PEM")
+    assert argv[argv.index("--certfile") + 1] == "/etc/fedbus/notifier-web.pem"
+    assert argv[argv.index("--keyfile") + 1] == "/etc/fedbus/notifier-web.key"
+    assert "--certfile" not in _web_exec(notifier_web_bind="127.0.0.1:8080",
+                                         notifier_web_tls_cert="")
+
+
+def test_notifier_toml_lists_the_irc_channels() -> None:
+    variables = {
+        "inventory_hostname": "notifs01", "notifier_environment": "stg",
+        "_notifier_database_url": "sqlite:////var/lib/fedbus/notifier.sqlite3",
+        "notifier_database": "sqlite", "notifier_base_url": "https://notifs",
+        "notifier_queue": "notifier", "notifier_bindings": ["org.fedoraproject.stg.#"],
+        "notifier_prefetch": 10, "notifier_smtp_host": "localhost", "notifier_smtp_port": 25,
+        "notifier_smtp_starttls": False, "notifier_smtp_user": "",
+        "notifier_smtp_password": "", "notifier_mail_sender": "notifications@example.org",
+        "notifier_smtp_max_attempts": 8, "notifier_irc_server": "irc", "notifier_irc_port": 6667,
+        "notifier_irc_nick": "fedbus-notify", "notifier_irc_password": "",
+        "notifier_irc_channels": ["#fedora-devel", "&local"],
+        "notifier_web_trusted_proxies": ["192.0.2.1/32"],
+        "notifier_web_remote_user_header": "X-Remote-User", "notifier_web_local_login": False,
+        "notifier_web_admin_user": "admin",
+    }
+    text = render("roles/notifier/templates/etc/fedbus/notifier.toml.j2", **variables)
+    data = tomllib.loads(text)
+    assert data["irc"]["channels"] == ["#fedora-devel", "&local"]
+    assert data["web"]["trusted_proxies"] == ["192.0.2.1/32"]
