@@ -46,7 +46,7 @@ def api_auth(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            user = auth.header_user() or auth.basic_user()
+            user = auth.api_user()
         except auth.Limited as exc:
             resp, status = error(429, "too many failed logins, retry later")
             resp.headers["Retry-After"] = str(exc.retry_after)
