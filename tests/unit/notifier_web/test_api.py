@@ -7,6 +7,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fedbus.notifier.validate import check_address, check_rule_value
+from fedbus.notifier.web import openapi
 
 from .conftest import proxied
 
@@ -130,3 +135,23 @@ def test_the_document_links_created_objects_to_the_operations_on_them(app: Flask
     for _path, op in ops.values():  # every body can be refused as not JSON, all can be 429
         assert ("415" in op["responses"]) == ("requestBody" in op)
         assert "429" in op["responses"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "accepts"),
+    [
+        (openapi.EMAIL, lambda v: check_address("email", v)),
+        (openapi.NICK, lambda v: check_address("irc", v)),
+        (openapi.CHANNEL, lambda v: check_address("irc", v)),
+        (openapi.PACKAGE, lambda v: check_rule_value("package", v)),
+        (openapi.USER, lambda v: check_rule_value("user", v)),
+        (openapi.SERVICE, lambda v: check_rule_value("service", v)),
+    ],
+)
+def test_what_the_document_allows_the_validation_accepts(pattern: str, accepts: Any) -> None:
+    @settings(max_examples=60, derandomize=True, database=None)
+    @given(st.from_regex(pattern, fullmatch=True))
+    def holds(value: str) -> None:
+        accepts(value)  # raises InvalidPreference if the document promised too much
+
+    holds()

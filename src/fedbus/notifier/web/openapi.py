@@ -12,6 +12,7 @@ from fedbus.notifier.models import (
     RULE_KINDS,
     SEVERITIES,
 )
+from fedbus.notifier.validate import NICK_RE, PACKAGE_RE
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -38,11 +39,12 @@ LINKS: dict[str, tuple[str, str, list[str]]] = {
 
 
 #: what the validation (``fedbus.notifier.validate``) accepts, as JSON Schema patterns
-PACKAGE = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$"
+#: (its own where they are ones; no control characters, which it refuses separately)
+PACKAGE = PACKAGE_RE.pattern
 USER = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 SERVICE = r"^[a-z0-9_-]+$"
 EMAIL = r"^[^@\s<>,;\x00-\x1f\x7f]+@[^@\s<>,;\x00-\x1f\x7f]+\.[^@\s<>,;\x00-\x1f\x7f]+$"
-NICK = r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$"
+NICK = NICK_RE.pattern
 CHANNEL = r"^#[^\s,:\x00-\x1f\x7f]{1,49}$"
 
 
