@@ -155,3 +155,18 @@ def test_what_the_document_allows_the_validation_accepts(pattern: str, accepts: 
         accepts(value)  # raises InvalidPreference if the document promised too much
 
     holds()
+
+
+@pytest.mark.parametrize("until", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_mute_time_out_of_range_in_utc_is_400(app: Flask, until: str) -> None:
+    # a date-time the document allows whose UTC time is before year 1 or after 9999: 500
+    c = proxied(app, "alice")
+    r = c.patch("/api/v1/me", json={"muted_until": until})
+    assert r.status_code == 400 and "an ISO 8601 time or null" in r.json["error"]
+    assert c.get("/api/v1/me").json["muted_until"] is None
+
+
+def test_a_bad_mute_time_changes_nothing(app: Flask) -> None:
+    c = proxied(app, "alice")
+    r = c.patch("/api/v1/me", json={"paused": True, "muted_until": "tomorrow"})
+    assert r.status_code == 400 and c.get("/api/v1/me").json["paused"] is False

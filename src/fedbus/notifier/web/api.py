@@ -144,15 +144,21 @@ def get_me() -> Any:
 @api_auth
 def patch_me() -> Any:
     data, user = body({"paused": (bool,), "muted_until": (str, NoneType)}), me()
+    until = _utc(data.get("muted_until"))  # checked before anything changes
     if "paused" in data:
         user.set_paused(data["paused"])
     if "muted_until" in data:
-        until = data["muted_until"]
-        try:
-            user.mute_until(dt.datetime.fromisoformat(until) if until else None)
-        except (TypeError, ValueError) as exc:
-            raise InvalidPreference(f"muted_until {until!r}: an ISO 8601 time or null") from exc
+        user.mute_until(until)
     return jsonify(out(user.profile()))
+
+
+def _utc(until: str | None) -> dt.datetime | None:
+    """An ISO 8601 time as UTC (naive: already UTC); within years 1 to 9999 in UTC."""
+    try:
+        when = dt.datetime.fromisoformat(until) if until else None
+        return when.astimezone(dt.UTC) if when and when.tzinfo else when
+    except (ValueError, OverflowError) as exc:
+        raise InvalidPreference(f"muted_until {until!r}: an ISO 8601 time or null") from exc
 
 
 @bp.get("/v1/rules")
