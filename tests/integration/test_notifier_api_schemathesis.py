@@ -184,3 +184,32 @@ def test_the_served_document_is_this_one(server: Server) -> None:
     r = requests.get(f"{server.base}/api/openapi.json", timeout=10)
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
     assert json.loads(r.text) == document(BASE_URL)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/rules", {"kind": "my_events", "name": "a\x00b"}),
+        ("/api/v1/rules", {"kind": "topic", "value": "a\x00b"}),
+        ("/api/v1/rules", {"kind": "service", "value": "s" * 256}),
+        ("/api/v1/rules", {"kind": "topic", "value": "org." + "t" * 300}),
+        ("/api/v1/rules", {"kind": "my_events", "name": "n" * 101}),
+        ("/api/v1/destinations", {"kind": "email", "address": "a" * 250 + "@example.org"}),
+        ("/api/v1/destinations", {"kind": "irc", "address": "#a\x00"}),
+    ],
+)
+def test_what_postgresql_refuses_is_a_400(server: Server, path: str, body: Any) -> None:
+    # text PostgreSQL cannot store (a NUL, longer than the column): refused, never a 500
+    r = server.call("POST", path, "zoe", body)
+    assert r.status_code == 400, (r.status_code, r.text)
+    assert server.call("GET", "/api/v1/rules", "zoe").json() == []
+
+
+def test_text_postgresql_cannot_store_in_a_path_or_as_json_is_refused(server: Server) -> None:
+    r = server.call("DELETE", "/api/v1/packages/a%00b", "zoe")
+    assert r.status_code == 404, r.text
+    lone_surrogate = '{"kind": "my_events", "name": "\\ud800"}'
+    headers = {"X-Remote-User": "zoe", "Content-Type": "application/json"}
+    r = requests.post(f"{server.base}/api/v1/rules", data=lone_surrogate, headers=headers,
+                      timeout=30)  # fmt: skip
+    assert r.status_code == 400, r.text

@@ -170,3 +170,27 @@ def test_a_bad_mute_time_changes_nothing(app: Flask) -> None:
     c = proxied(app, "alice")
     r = c.patch("/api/v1/me", json={"paused": True, "muted_until": "tomorrow"})
     assert r.status_code == 400 and c.get("/api/v1/me").json["paused"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "limit"),
+    [
+        ({"kind": "my_events", "name": "a\x00b"}, "name", 100),
+        ({"kind": "my_events", "name": "n" * 101}, "name", 100),
+        ({"kind": "service", "value": "s" * 256}, "value", 255),
+        ({"kind": "topic", "value": "a.#", "exclude_topics": ["x\x00"]}, "exclude_topics", 255),
+    ],
+)
+def test_text_the_database_cannot_store_is_400(
+    app: Flask, body: dict[str, Any], field: str, limit: int
+) -> None:
+    # PostgreSQL refuses a NUL, a lone surrogate and text longer than the column: a 500
+    # (tests/integration/test_notifier_api_schemathesis.py has the real database)
+    c = proxied(app, "alice")
+    r = c.post("/api/v1/rules", json=body)
+    assert r.status_code == 400
+    assert r.json == {"error": f"{field}: at most {limit} characters, no NUL, valid Unicode"}
+    r = c.post("/api/v1/rules", data='{"kind": "my_events", "name": "\\ud800"}',
+               content_type="application/json")  # fmt: skip
+    assert r.status_code == 400 and c.get("/api/v1/rules").json == []
+    assert c.delete("/api/v1/packages/a%00b").status_code == 404

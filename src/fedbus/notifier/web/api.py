@@ -87,6 +87,22 @@ def me() -> UserStore:
     return cast(Store, current_app.config["FEDBUS_STORE"]).user(g.user)
 
 
+#: the longest text of a field (the database's column); any other text: 255
+MAX_LENGTH = {"name": 100, "value": 255, "address": 254, "package": 255}
+
+
+def text_ok(value: str, limit: int = 255) -> bool:
+    """Text the database can store: not too long, no NUL, valid UTF-8 (no lone surrogate,
+    which JSON's ``\\ud800`` gives); PostgreSQL refuses the others (a 500)."""
+    if len(value) > limit or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is(value: Any, kind: Any) -> bool:
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
@@ -106,6 +122,10 @@ def body(fields: Fields) -> dict[str, Any]:
     if unknown:
         raise InvalidPreference(f"unknown field(s): {', '.join(unknown)}")
     for name, value in data.items():
+        texts = value if isinstance(value, list) else [value]
+        limit = MAX_LENGTH.get(name, 255)
+        if not all(text_ok(t, limit) for t in texts if isinstance(t, str)):
+            raise InvalidPreference(f"{name}: at most {limit} characters, no NUL, valid Unicode")
         if not any(_is(value, kind) for kind in fields[name]):
             raise InvalidPreference(
                 f"{name}: {one_line(repr(value), 80)} is not {_want(name, fields)}"
@@ -292,5 +312,7 @@ def add_package() -> Any:
 @bp.delete("/v1/packages/<path:package>")
 @api_auth
 def remove_package(package: str) -> Any:
+    if not text_ok(package, MAX_LENGTH["package"]):
+        raise NotFound(f"you do not follow package {package!r}")
     me().remove_package(package)
     return "", 204

@@ -96,7 +96,9 @@ def _op(
                 "name": p,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string", "minLength": 1} if p == "package" else ID,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255}
+                if p == "package"
+                else ID,
             }
             for p in params
         ]
@@ -187,7 +189,7 @@ def document(base_url: str) -> dict[str, Any]:
                         ],
                         "properties": {
                             "kind": {"type": "string", "enum": list(DESTINATION_KINDS)},
-                            "address": {"type": "string"},
+                            "address": {"type": "string", "maxLength": 254},
                             "delivery": {"type": "string", "enum": list(DELIVERY_MODES)},
                             "digest_cap": {"type": "integer", "minimum": 1, "maximum": 1000},
                         },
@@ -310,7 +312,7 @@ def document(base_url: str) -> dict[str, Any]:
                     "properties": {
                         "id": {"type": "integer"},
                         "kind": {"type": "string", "enum": list(DESTINATION_KINDS)},
-                        "address": {"type": "string"},
+                        "address": {"type": "string", "maxLength": 254},
                         "verified": {"type": "boolean"},
                         "delivery": {"type": "string", "enum": list(DELIVERY_MODES)},
                         "digest_cap": {"type": "integer"},
