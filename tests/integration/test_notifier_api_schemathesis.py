@@ -50,7 +50,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=20,
     derandomize=True,
     deadline=None,
     database=None,
@@ -134,7 +134,7 @@ def test_linked_operations_keep_to_the_document(server: Server) -> None:
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS)
 
-    Links.run(settings=settings(SETTINGS, max_examples=50, stateful_step_count=8))
+    Links.run(settings=settings(SETTINGS, max_examples=40, stateful_step_count=8))
 
 
 def test_every_operation_wants_credentials(server: Server) -> None:
