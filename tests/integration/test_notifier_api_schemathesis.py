@@ -213,3 +213,23 @@ def test_text_postgresql_cannot_store_in_a_path_or_as_json_is_refused(server: Se
     r = requests.post(f"{server.base}/api/v1/rules", data=lone_surrogate, headers=headers,
                       timeout=30)  # fmt: skip
     assert r.status_code == 400, r.text
+
+
+def test_basic_with_a_nul_in_the_name_is_401_on_postgresql(server: Server) -> None:
+    # the local login (off on the gunicorn server above) in process, on the same database
+    import base64
+
+    from fedbus.notifier.store import Store
+    from fedbus.notifier.web import create_app
+    from fedbus.notifier.web.settings import parse
+
+    store = Store.open(server.stack.db)
+    try:
+        app = create_app(parse({"secret_key": "s" * 32, "local_login": True,
+                                "admin_password": "admin-pw-123"}), store,
+                         send_token=lambda *_: None)  # fmt: skip
+        basic = "Basic " + base64.b64encode(b"a\x00b:pw").decode()
+        r = app.test_client().get("/api/v1/me", headers={"Authorization": basic})
+        assert r.status_code == 401, r.get_data(as_text=True)
+    finally:
+        store.engine.dispose()

@@ -132,3 +132,23 @@ def test_authorization_is_not_looked_at_without_the_local_login(store: object,
     c = proxied(create_app(proxy_only, store, send_token=sent, testing=True), "alice")  # type: ignore[arg-type]
     r = c.get("/api/v1/me", auth=("alice", "anything"))
     assert r.status_code == 200 and r.json["name"] == "alice"
+
+
+def test_basic_with_a_name_no_account_can_have_is_401_and_counted(
+    store: object, sent: object
+) -> None:
+    # a NUL in the name was a 500 on PostgreSQL (the limits and the account looked it up)
+    import base64
+
+    from fedbus.notifier.web import create_app
+
+    limited = parse({"secret_key": "s" * 32, "local_login": True, "admin_password": ADMIN_PW,
+                     "login_limit_account": 2, "login_limit_address": 100})
+    app = create_app(limited, store, send_token=sent, testing=True)  # type: ignore[arg-type]
+    looked_up: list[str] = []
+    app.config["FEDBUS_ACCOUNTS"].check = lambda name, _pw: looked_up.append(name) or False
+    basic = "Basic " + base64.b64encode(b"a\x00b:pw").decode()
+    c = app.test_client()
+    codes = [c.get("/api/v1/me", headers={"Authorization": basic}).status_code
+             for _ in range(3)]  # fmt: skip
+    assert codes == [401, 401, 429] and looked_up == []

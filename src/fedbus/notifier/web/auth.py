@@ -72,7 +72,12 @@ def limits() -> WebLimits:
 
 
 def _login_keys(username: str) -> tuple[str, str]:
-    return f"login-addr:{request.remote_addr or '-'}", f"login-user:{username[:64]}"
+    """The limits' keys; a name no account can have (a NUL, which PostgreSQL cannot store,
+    a lone surrogate, …) is counted under a digest of it."""
+    if not valid_username(username):
+        raw = username.encode("utf-8", "surrogatepass")
+        username = "!" + hashlib.sha256(raw).hexdigest()[:32]
+    return f"login-addr:{request.remote_addr or '-'}", f"login-user:{username}"
 
 
 def check_local_password(username: str, password: str) -> bool:
@@ -89,7 +94,7 @@ def check_local_password(username: str, password: str) -> bool:
     if wait:
         log.warning("login of %r from %s refused: rate limited", username, request.remote_addr)
         raise Limited(wait)
-    if _password_matches(username, password):
+    if valid_username(username) and _password_matches(username, password):
         return True
     limits().record([addr, user], window)
     return False
