@@ -21,10 +21,14 @@ PREFIX = "org.fedoraproject.local"
 
 
 class Stack:
-    def __init__(self, tmp: Path, amqp_url: str, smtp_port: int, irc_port: int) -> None:
+    def __init__(
+        self, tmp: Path, amqp_url: str, smtp_port: int, irc_port: int, db: str | None = None
+    ) -> None:
+        """``db``: a SQLAlchemy URL (a :class:`~notifier_servers.Postgres` database); by
+        default a SQLite file in ``tmp``."""
         self.tmp = tmp
         self.amqp_url = amqp_url
-        self.db = f"sqlite:///{tmp / 'notifier.db'}"
+        self.db = db or f"sqlite:///{tmp / 'notifier.db'}"
         upgrade(self.db)
         self.store = Store.open(self.db)
         self.fedbus_toml = tmp / "fedbus.toml"

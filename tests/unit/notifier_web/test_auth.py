@@ -94,3 +94,61 @@ def test_settings_errors_are_one_line() -> None:
         parse({})
     with pytest.raises(ConfigError, match="unknown key 'bind'"):
         parse({"secret_key": "k", "bind": "x"})
+
+
+def test_api_refuses_wrong_basic_credentials_beside_a_trusted_header(app: Flask) -> None:
+    # presented credentials must be right, even when the proxy header alone would do
+    app.config["FEDBUS_ACCOUNTS"].set_password("alice", "alice-pw-1")
+    app.config["FEDBUS_ACCOUNTS"].set_password("carol", "carol-pw-1")
+    c = proxied(app, "alice")
+    assert c.get("/api/v1/me").status_code == 200
+    r = c.get("/api/v1/me", auth=("alice", "wrong"))
+    assert r.status_code == 401 and r.json == {"error": "authentication required"}
+    assert c.get("/api/v1/me", headers={"Authorization": "Bearer xyz"}).status_code == 401
+    # right credentials of someone else than the header names: neither is believed
+    assert c.get("/api/v1/me", auth=("carol", "carol-pw-1")).status_code == 401
+    r = c.get("/api/v1/me", auth=("alice", "alice-pw-1"))
+    assert r.status_code == 200 and r.json["name"] == "alice"
+
+
+def test_wrong_basic_credentials_beside_a_header_count_as_failed_logins(
+    settings: object, store: object, sent: object
+) -> None:
+    from fedbus.notifier.web import create_app
+
+    limited = parse({"secret_key": "s" * 32, "trusted_proxies": ["10.0.0.0/24"],
+                     "local_login": True, "admin_password": ADMIN_PW,
+                     "login_limit_account": 2})
+    c = proxied(create_app(limited, store, send_token=sent, testing=True), "alice")  # type: ignore[arg-type]
+    codes = [c.get("/api/v1/me", auth=("alice", "wrong")).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
+
+
+def test_authorization_is_not_looked_at_without_the_local_login(store: object,
+                                                                sent: object) -> None:
+    from fedbus.notifier.web import create_app
+
+    proxy_only = parse({"secret_key": "s" * 32, "trusted_proxies": ["10.0.0.0/24"]})
+    c = proxied(create_app(proxy_only, store, send_token=sent, testing=True), "alice")  # type: ignore[arg-type]
+    r = c.get("/api/v1/me", auth=("alice", "anything"))
+    assert r.status_code == 200 and r.json["name"] == "alice"
+
+
+def test_basic_with_a_name_no_account_can_have_is_401_and_counted(
+    store: object, sent: object
+) -> None:
+    # a NUL in the name was a 500 on PostgreSQL (the limits and the account looked it up)
+    import base64
+
+    from fedbus.notifier.web import create_app
+
+    limited = parse({"secret_key": "s" * 32, "local_login": True, "admin_password": ADMIN_PW,
+                     "login_limit_account": 2, "login_limit_address": 100})
+    app = create_app(limited, store, send_token=sent, testing=True)  # type: ignore[arg-type]
+    looked_up: list[str] = []
+    app.config["FEDBUS_ACCOUNTS"].check = lambda name, _pw: looked_up.append(name) or False
+    basic = "Basic " + base64.b64encode(b"a\x00b:pw").decode()
+    c = app.test_client()
+    codes = [c.get("/api/v1/me", headers={"Authorization": basic}).status_code
+             for _ in range(3)]  # fmt: skip
+    assert codes == [401, 401, 429] and looked_up == []

@@ -18,23 +18,28 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from fedbus.notifier.render import one_line
 from fedbus.notifier.store import NotFound, Store, UserStore
 from fedbus.notifier.validate import InvalidPreference, check_address
 from fedbus.notifier.web import auth, throttle
-from fedbus.notifier.web.openapi import document
+from fedbus.notifier.web.openapi import MAX_ID, document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 F = TypeVar("F", bound=Callable[..., Any])
-RULE_FIELDS = {
-    "kind",
-    "value",
-    "name",
-    "enabled",
-    "min_severity",
-    "exclude_mine",
-    "exclude_topics",
-    "exclude_services",
-    "destination_ids",
+NoneType = type(None)
+#: every body's fields and their JSON types (``list[...]``: an array of that): anything
+#: else is a 400 before the store sees it (a list where a name goes, a string for an id)
+Fields = dict[str, tuple[Any, ...]]
+RULE_FIELDS: Fields = {
+    "kind": (str,),
+    "value": (str,),
+    "name": (str,),
+    "enabled": (bool,),
+    "min_severity": (str, NoneType),
+    "exclude_mine": (bool,),
+    "exclude_topics": (list[str],),
+    "exclude_services": (list[str],),
+    "destination_ids": (list[int],),
 }
 
 
@@ -46,7 +51,7 @@ def api_auth(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            user = auth.header_user() or auth.basic_user()
+            user = auth.api_user()
         except auth.Limited as exc:
             resp, status = error(429, "too many failed logins, retry later")
             resp.headers["Retry-After"] = str(exc.retry_after)
@@ -59,6 +64,11 @@ def api_auth(view: F) -> F:
         if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
             return error(415, "send the body as application/json")
         g.user = user
+        # an id beyond the database's integer names nothing: 404 before a query overflows
+        # (a 500 on PostgreSQL); not int(max=...) in the route, werkzeug then answers 405
+        ids = [v for k, v in kwargs.items() if k.endswith("_id")]
+        if any(not 1 <= v <= MAX_ID for v in ids):
+            return error(404, f"no such id {ids[0]}" if len(ids) == 1 else "no such id")
         try:
             return view(*args, **kwargs)
         except NotFound as exc:
@@ -77,15 +87,56 @@ def me() -> UserStore:
     return cast(Store, current_app.config["FEDBUS_STORE"]).user(g.user)
 
 
-def body(allowed: set[str] | None = None) -> dict[str, Any]:
+#: the longest text of a field (the database's column); any other text: 255
+MAX_LENGTH = {"name": 100, "value": 255, "address": 254, "package": 255}
+
+
+def text_ok(value: str, limit: int = 255) -> bool:
+    """Text the database can store: not too long, no NUL, valid UTF-8 (no lone surrogate,
+    which JSON's ``\\ud800`` gives); PostgreSQL refuses the others (a 500)."""
+    if len(value) > limit or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is(value: Any, kind: Any) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+    if kind == list[str]:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == list[int]:
+        return isinstance(value, list) and all(_is(v, int) for v in value)
+    return isinstance(value, kind)
+
+
+def body(fields: Fields) -> dict[str, Any]:
+    """The JSON object sent, with only ``fields``, each of its type (else a 400)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InvalidPreference("the body must be a JSON object")
-    if allowed is not None:
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise InvalidPreference(f"unknown field(s): {', '.join(unknown)}")
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise InvalidPreference(f"unknown field(s): {', '.join(unknown)}")
+    for name, value in data.items():
+        texts = value if isinstance(value, list) else [value]
+        limit = MAX_LENGTH.get(name, 255)
+        if not all(text_ok(t, limit) for t in texts if isinstance(t, str)):
+            raise InvalidPreference(f"{name}: at most {limit} characters, no NUL, valid Unicode")
+        if not any(_is(value, kind) for kind in fields[name]):
+            raise InvalidPreference(
+                f"{name}: {one_line(repr(value), 80)} is not {_want(name, fields)}"
+            )
     return data
+
+
+def _want(name: str, fields: Fields) -> str:
+    words = {str: "a string", bool: "true or false", NoneType: "null", int: "an integer",
+             list[str]: "a list of strings", list[int]: "a list of ids"}  # fmt: skip
+    return " or ".join(words[k] for k in fields[name])
 
 
 def out(view: Any) -> dict[str, Any]:
@@ -112,18 +163,22 @@ def get_me() -> Any:
 @bp.patch("/v1/me")
 @api_auth
 def patch_me() -> Any:
-    data, user = body({"paused", "muted_until"}), me()
+    data, user = body({"paused": (bool,), "muted_until": (str, NoneType)}), me()
+    until = _utc(data.get("muted_until"))  # checked before anything changes
     if "paused" in data:
-        if not isinstance(data["paused"], bool):
-            raise InvalidPreference("paused: true or false")
         user.set_paused(data["paused"])
     if "muted_until" in data:
-        until = data["muted_until"]
-        try:
-            user.mute_until(dt.datetime.fromisoformat(until) if until else None)
-        except (TypeError, ValueError) as exc:
-            raise InvalidPreference(f"muted_until {until!r}: an ISO 8601 time or null") from exc
+        user.mute_until(until)
     return jsonify(out(user.profile()))
+
+
+def _utc(until: str | None) -> dt.datetime | None:
+    """An ISO 8601 time as UTC (naive: already UTC); within years 1 to 9999 in UTC."""
+    try:
+        when = dt.datetime.fromisoformat(until) if until else None
+        return when.astimezone(dt.UTC) if when and when.tzinfo else when
+    except (ValueError, OverflowError) as exc:
+        raise InvalidPreference(f"muted_until {until!r}: an ISO 8601 time or null") from exc
 
 
 @bp.get("/v1/rules")
@@ -170,10 +225,10 @@ def list_destinations() -> Any:
 @bp.post("/v1/destinations")
 @api_auth
 def add_destination() -> Any:
-    data = body({"kind", "address", "delivery", "digest_cap"})
-    kind = str(data.get("kind", ""))
+    data = body({"kind": (str,), "address": (str,), "delivery": (str,), "digest_cap": (int,)})
+    kind = data.get("kind", "")
     # validated before anything queries with it (a NUL is a 500 on PostgreSQL)
-    address = check_address(kind, str(data.get("address", "")))
+    address = check_address(kind, data.get("address", ""))
     throttle.check(g.user, kind, address)
     dest, token = me().add_destination(
         kind,
@@ -198,7 +253,7 @@ def _send(dest: Any, token: str) -> bool:
 @bp.patch("/v1/destinations/<int:dest_id>")
 @api_auth
 def patch_destination(dest_id: int) -> Any:
-    data = body({"delivery", "digest_cap"})
+    data = body({"delivery": (str,), "digest_cap": (int,)})
     user = me()
     current = next((d for d in user.list_destinations() if d.id == dest_id), None)
     if current is None:
@@ -212,7 +267,7 @@ def patch_destination(dest_id: int) -> Any:
 @bp.post("/v1/destinations/<int:dest_id>/verify")
 @api_auth
 def verify_destination(dest_id: int) -> Any:
-    token = body({"token"}).get("token")
+    token = body({"token": (str,)}).get("token")
     if not isinstance(token, str) or not token:
         raise InvalidPreference("token is required")
     if not me().verify_destination(dest_id, token):
@@ -223,6 +278,7 @@ def verify_destination(dest_id: int) -> Any:
 @bp.post("/v1/destinations/<int:dest_id>/token")
 @api_auth
 def new_token(dest_id: int) -> Any:
+    body({})
     user = me()
     dest = next((d for d in user.list_destinations() if d.id == dest_id), None)
     if dest is None:
@@ -248,14 +304,15 @@ def list_packages() -> Any:
 @bp.post("/v1/packages")
 @api_auth
 def add_package() -> Any:
-    data = body({"package", "relation"})
-    return jsonify(
-        out(me().add_package(str(data.get("package", "")), str(data.get("relation", "watcher"))))
-    ), 201
+    data = body({"package": (str,), "relation": (str,)})
+    package = me().add_package(data.get("package", ""), data.get("relation", "watcher"))
+    return jsonify(out(package)), 201
 
 
 @bp.delete("/v1/packages/<path:package>")
 @api_auth
 def remove_package(package: str) -> Any:
+    if not text_ok(package, MAX_LENGTH["package"]):
+        raise NotFound(f"you do not follow package {package!r}")
     me().remove_package(package)
     return "", 204

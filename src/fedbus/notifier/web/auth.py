@@ -9,7 +9,7 @@ become someone else by sending it.  ``X-Forwarded-For`` is never consulted.
 In ``local`` and ``publictest`` a local login (password) works too: the admin account's
 password comes from the vault, the admin creates the other accounts (web page or
 ``fedbus notifier web adduser``).  The REST API also accepts the local password as HTTP
-Basic authentication.
+Basic authentication (:func:`api_user`: presented credentials must be right).
 
 Against an adversary (issue 14):
 
@@ -72,7 +72,12 @@ def limits() -> WebLimits:
 
 
 def _login_keys(username: str) -> tuple[str, str]:
-    return f"login-addr:{request.remote_addr or '-'}", f"login-user:{username[:64]}"
+    """The limits' keys; a name no account can have (a NUL, which PostgreSQL cannot store,
+    a lone surrogate, …) is counted under a digest of it."""
+    if not valid_username(username):
+        raw = username.encode("utf-8", "surrogatepass")
+        username = "!" + hashlib.sha256(raw).hexdigest()[:32]
+    return f"login-addr:{request.remote_addr or '-'}", f"login-user:{username}"
 
 
 def check_local_password(username: str, password: str) -> bool:
@@ -89,7 +94,7 @@ def check_local_password(username: str, password: str) -> bool:
     if wait:
         log.warning("login of %r from %s refused: rate limited", username, request.remote_addr)
         raise Limited(wait)
-    if _password_matches(username, password):
+    if valid_username(username) and _password_matches(username, password):
         return True
     limits().record([addr, user], window)
     return False
@@ -136,15 +141,28 @@ def basic_user() -> str | None:
     return None
 
 
-def resolve_user(api: bool = False) -> tuple[str | None, str]:
-    """``(user, how)``; how is ``proxy``, ``basic``, ``session`` or ``none``."""
+def api_user() -> str | None:
+    """The user of an API call: the proxy header, else HTTP Basic; ``None`` if neither.
+
+    Credentials that are presented must be right: where the local login is on, a request
+    with an ``Authorization`` header is that account's or nobody's, even when the proxy
+    header (or another method) would name someone (a wrong password is never ignored, so
+    it always counts as a failed login).  Where it is off, Basic is no method of this
+    server and the header is not looked at."""
+    if settings().local_login and "Authorization" in request.headers:
+        user = basic_user()
+        proxied = header_user()
+        if user is None or (proxied is not None and proxied != user):
+            return None
+        return user
+    return header_user()
+
+
+def resolve_user() -> tuple[str | None, str]:
+    """``(user, how)`` of a page; how is ``proxy``, ``session`` or ``none``."""
     user = header_user()
     if user:
         return user, "proxy"
-    if api:
-        user = basic_user()
-        if user:
-            return user, "basic"
     user = session_user()
     if user:
         return user, "session"
