@@ -93,5 +93,7 @@ def vhost(broker: Broker) -> Iterator[str]:
         f"permissions/{quoted}/{broker.user}",
         {"configure": ".*", "write": ".*", "read": ".*"},
     )
+    # as roles/broker declares it: where components reach their own queues by name
+    broker.api("PUT", f"exchanges/{quoted}/fedbus.queues", {"type": "topic", "durable": True})
     yield name
     broker.api("DELETE", f"vhosts/{quoted}")

@@ -399,3 +399,26 @@ def test_consumers_reach_their_own_queues_with_only_their_table_rights(broker, t
     assert method is not None, "the dead letter did not reach the queue's .dlq"
     assert "fedora_messaging_schema" in props.headers["x-fedbus-reason"]
     assert [j.key for j in handled] == ["m-1/1/2"]
+
+
+def test_the_web_sends_a_verification_with_the_notifier_account(broker, table):
+    """The web UI's verification job (pika, from a WSGI request) goes through fedbus.queues
+    too: with the notifier's table account it reaches notifier.irc, even before the
+    sender ever declared that queue."""
+    from fedbus.notifier.jobs import Job
+    from fedbus.notifier.store import DestinationView
+    from fedbus.notifier.verify import send_verification
+
+    vhost, accounts = table
+    notifier = accounts["notifier"]
+    url = broker.amqp_url(vhost, user=notifier.login, password=notifier.password)
+    qv = urllib.parse.quote(vhost, safe="")
+    broker.api("DELETE", f"queues/{qv}/notifier.irc")  # first use: not declared yet
+    dest = DestinationView(id=7, kind="irc", address="alice", verified=False,
+                           delivery="immediate", digest_cap=50)  # fmt: skip
+    job = send_verification([url], None, user_id=1, user="alice", destination=dest,
+                            token="t0k3n", base_url="https://n.test")  # fmt: skip
+    with pika.BlockingConnection(pika.URLParameters(broker.amqp_url(vhost))) as conn:
+        method, _props, body = conn.channel().basic_get("notifier.irc", auto_ack=True)
+    assert method is not None, "the verification job did not reach notifier.irc"
+    assert Job.decode(body).key == job.key

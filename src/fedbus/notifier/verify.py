@@ -6,7 +6,8 @@ The web layer calls, after :meth:`UserStore.add_destination` or :meth:`UserStore
                       token=token, base_url=settings.base_url)
 
 It publishes (pika, blocking, with publisher confirms — usable from a WSGI request) one job
-to ``notifier.email`` / ``notifier.irc``; the sender delivers it like any notification,
+to ``notifier.email`` / ``notifier.irc`` through ``fedbus.queues`` (no account may write the
+default exchange: :mod:`fedbus.consumer.queues`); the sender delivers it like any notification,
 even though the destination is not verified yet.  The text carries the token and the link
 ``<base_url>/settings/destinations/<id>/verify?token=<token>``; the job's summary
 (:data:`SUMMARY`, which the delivery ledger keeps and the web UI lists) never has the token.
@@ -21,6 +22,7 @@ from urllib.parse import quote
 import pika
 
 from fedbus.client.connect import TlsOptions
+from fedbus.consumer.queues import QUEUE_EXCHANGE
 from fedbus.notifier.jobs import Job
 from fedbus.notifier.settings import QUEUES
 from fedbus.notifier.store import DestinationView
@@ -70,17 +72,19 @@ def send_verification(
             params.ssl_options = pika.SSLOptions(tls.context())
         try:
             with pika.BlockingConnection(params) as conn:
+                queue = QUEUES[job.kind]
                 ch = conn.channel()
                 try:
-                    ch.queue_declare(QUEUES[job.kind], passive=True)
+                    ch.queue_declare(queue, passive=True)
                 except pika.exceptions.ChannelClosedByBroker:  # 404: first use
                     ch = conn.channel()
-                    ch.queue_declare(QUEUES[job.kind], durable=True)
+                    ch.queue_declare(queue, durable=True)
+                ch.queue_bind(queue, QUEUE_EXCHANGE, routing_key=queue)  # the sender does too
                 ch.confirm_delivery()
                 props = pika.BasicProperties(
                     content_type="application/json", delivery_mode=2, message_id=job.key
                 )
-                ch.basic_publish("", QUEUES[job.kind], job.encode(), props, mandatory=True)
+                ch.basic_publish(QUEUE_EXCHANGE, queue, job.encode(), props, mandatory=True)
                 return job
         except pika.exceptions.AMQPError as exc:
             last = exc
