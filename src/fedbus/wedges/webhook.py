@@ -172,6 +172,8 @@ def _refuse(request: socket.socket) -> None:
 class Handler(BaseHTTPRequestHandler):
     server: WebhookServer
     server_version = "fedbus-webhook"
+    # Answers always have a status line, even to a request line without a version.
+    default_request_version = "HTTP/1.0"
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
