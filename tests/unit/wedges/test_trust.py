@@ -234,3 +234,28 @@ def test_webhook_settings_are_checked() -> None:
         WebhookServer(("127.0.0.1", 0), TOKENS, T, request_timeout=0)
     with pytest.raises(ConfigError, match="max_connections"):
         WebhookServer(("127.0.0.1", 0), TOKENS, T, max_connections=0)
+
+
+@pytest.mark.parametrize("argv", [
+    ["webhook", "--request-timeout", "0"], ["webhook", "--request-timeout", "nan"],
+    ["webhook", "--max-connections", "1.5"], ["bugzilla-poll", "--url", "u",
+                                              "--product", "F", "--interval", "-1"],
+])
+def test_cli_refuses_bad_limits(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from fedbus.cli.cmd_wedge import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and "expected a" in capsys.readouterr().err
+
+
+def test_cli_refuses_a_bad_user_map(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fedbus.cli.cmd_wedge import main
+
+    users = tmp_path / "users.toml"
+    users.write_text('"alice" = "alice"\n')
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text('bugzilla = "t"\n')
+    code = main(["--spool", str(tmp_path / "s"), "webhook", "--listen", "127.0.0.1:0",
+                 "--tokens", str(tokens), "--bugzilla-users", str(users)])
+    assert code == 1 and "expected an e-mail address" in capsys.readouterr().err
