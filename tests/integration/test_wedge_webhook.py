@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from wedge_lab import bind_queue, drain, relay_all, spooled
 
 from fedbus.wedges.base import Target
-from fedbus.wedges.hooks import Outbox
 from fedbus.wedges.bugzilla import Policy
+from fedbus.wedges.hooks import Outbox
 from fedbus.wedges.webhook import WebhookServer
 
 pytestmark = pytest.mark.integration
