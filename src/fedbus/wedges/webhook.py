@@ -107,6 +107,7 @@ class WebhookServer(ThreadingHTTPServer):
         self._slots = threading.BoundedSemaphore(max_connections)
         self._deadlines: dict[socket.socket, float] = {}
         self._lock = threading.Lock()
+        self._closed = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="webhook-reaper", daemon=True)
         self._reaper.start()
 
@@ -137,6 +138,10 @@ class WebhookServer(ThreadingHTTPServer):
                 return
         self._slots.release()
 
+    def server_close(self) -> None:
+        self._closed.set()
+        super().server_close()
+
     def deadline_passed(self, request: Any) -> bool:
         with self._lock:
             return self._deadlines.get(request) == float("inf")
@@ -144,8 +149,7 @@ class WebhookServer(ThreadingHTTPServer):
     def _reap(self) -> None:
         """Cut off the connections past their deadline: the blocked read then fails and
         the handler's thread ends."""
-        while True:
-            time.sleep(min(1.0, self.request_timeout / 4))
+        while not self._closed.wait(min(1.0, self.request_timeout / 4)):
             now = time.monotonic()
             with self._lock:
                 late = [s for s, t in self._deadlines.items() if t < now]

@@ -259,3 +259,10 @@ def test_cli_refuses_a_bad_user_map(tmp_path: Path, capsys: pytest.CaptureFixtur
     code = main(["--spool", str(tmp_path / "s"), "webhook", "--listen", "127.0.0.1:0",
                  "--tokens", str(tokens), "--bugzilla-users", str(users)])
     assert code == 1 and "expected an e-mail address" in capsys.readouterr().err
+
+
+def test_webhook_reaper_ends_with_the_server() -> None:
+    srv = WebhookServer(("127.0.0.1", 0), TOKENS, T, request_timeout=0.2)
+    srv.server_close()
+    srv._reaper.join(timeout=2)
+    assert not srv._reaper.is_alive()
