@@ -48,7 +48,7 @@ ALERT = ["event_id=1", "host=h", "trigger=t", "severity=High", "event_value=1"]
 @pytest.mark.parametrize("tags", [DEEP, "[" + "[" * 3000 + "]" * 3000 + "]", "[NaN]"])
 def test_zabbix_bad_tags_json_is_a_bad_alert(tmp_path, tags):
     t = target(tmp_path)
-    with pytest.raises(ValidationError, match="tags: not JSON"):
+    with pytest.raises(ValidationError, match="tags is not JSON"):
         zabbix.message(t, [*ALERT, f"tags={tags}"])
     with logged() as lines:
         assert zabbix.alert([*ALERT, f"tags={tags}"], t) == 1

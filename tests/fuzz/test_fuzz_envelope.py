@@ -89,7 +89,7 @@ def deliveries(draw: st.DrawFn) -> tuple[str, bytes, SimpleNamespace]:
 
 
 def _decode(key: str, body: bytes, props: Any) -> None:
-    # one line: test_decode_errors_are_one_line (xfail until the envelope fix)
+    # one line: test_decode_errors_are_one_line
     with contextlib.suppress(ValidationError):
         envelope.decode(key, body, props)
 
@@ -100,7 +100,6 @@ def test_decode_is_a_message_or_a_validation_error(case: tuple[str, bytes, Any])
     _decode(*case)
 
 
-@pytest.mark.xfail(strict=False, reason="fixed on the webhook branch (strict JSON)")
 @pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a": NaN}'])
 def test_decode_refuses_deep_or_nan_bodies(body: bytes) -> None:
     # Before: b"[" * 100000 -> RecursionError: maximum recursion depth exceeded while
@@ -110,7 +109,6 @@ def test_decode_refuses_deep_or_nan_bodies(body: bytes) -> None:
         envelope.decode(CANARY_TOPIC, body, {"headers": headers})
 
 
-@pytest.mark.xfail(strict=False, reason="fixed on the webhook branch (envelope decoding)")
 @pytest.mark.parametrize(
     "props", [{"headers": True}, {"headers": [""]}, {"headers": {}, "delivery_mode": "x"}]
 )
@@ -121,7 +119,6 @@ def test_decode_refuses_malformed_property_mappings(props: dict[str, Any]) -> No
         envelope.decode(CANARY_TOPIC, REAL.body, props)
 
 
-@pytest.mark.xfail(strict=False, reason="fixed on the webhook branch (envelope decoding)")
 def test_decode_errors_are_one_line() -> None:
     # Before: content_encoding "\n" -> "fedbus.bus.canary.v1: body is not \n: unknown
     # encoding: \n" (a publisher's value breaks the consumer's log line)
@@ -138,7 +135,6 @@ def test_decode_errors_are_one_line() -> None:
     assert "\n" not in str(exc.value)
 
 
-@pytest.mark.xfail(strict=False, reason="fixed on the webhook branch (envelope decoding)")
 def test_decode_refuses_a_nul_in_the_content_encoding() -> None:
     # Before: content_encoding "\x00" -> ValueError: embedded null character (bytes.decode)
     props = SimpleNamespace(

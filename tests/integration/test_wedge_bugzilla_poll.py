@@ -95,7 +95,7 @@ def test_poll_publishes_new_bug_and_comment(broker, vhost, standin, tmp_path):
     base = f"http://127.0.0.1:{standin.server_address[1]}"
     bz = bugzilla.Bugzilla(f"{base}/rest", force_rest=True, use_creds=False)
     poller = Poller(bz, ["Fedora"], Target(spool_dir=spool), "https://bugzilla.example.org",
-                    since=SINCE)
+                    since=SINCE, users={"carol@example.org": "carol", "bob@example.org": "bob"})
     assert poller.poll_once() == 2
     query = standin.queries[0]  # type: ignore[attr-defined]
     assert query["product"] == ["Fedora"]
@@ -110,6 +110,9 @@ def test_poll_publishes_new_bug_and_comment(broker, vhost, standin, tmp_path):
     assert update.topic == "org.fedoraproject.local.bugzilla.bug.update"
     assert update.body["comment"]["body"] == "still broken in rawhide"
     assert update.body["event"]["target"] == "comment" and update.body["agent_name"] == "carol"
+    # FAS names from the operator's map only: alice@example.org is not in it
+    assert new.body["agent_name"] is None and new.body["usernames"] == ["bob"]
+    assert update.body["usernames"] == ["bob", "carol"]
 
 
 def test_a_failed_poll_is_one_line_and_keeps_its_place(standin, tmp_path, caplog):

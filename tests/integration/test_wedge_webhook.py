@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from wedge_lab import bind_queue, drain, relay_all, spooled
 
 from fedbus.wedges.base import Target
+from fedbus.wedges.bugzilla import Policy
 from fedbus.wedges.hooks import Outbox
 from fedbus.wedges.webhook import WebhookServer
 
@@ -57,7 +58,9 @@ BUGZILLA: dict[str, Any] = {  # Bugzilla webhook payload (bug created)
 @pytest.fixture
 def endpoint(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     spool = tmp_path / "spool"
-    server = WebhookServer(("127.0.0.1", 0), TOKENS, Target(spool_dir=spool))
+    users = {"alice@example.org": "alice", "bob@example.org": "bob"}
+    server = WebhookServer(("127.0.0.1", 0), TOKENS, Target(spool_dir=spool),
+                           bugzilla=Policy(users=users))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", spool
@@ -150,12 +153,31 @@ def test_webhook_publishes_each_service_with_fedora_schemas(broker, vhost, endpo
      "is a required property"),
     ("pkgdb", {"body": {}}, None, None, 400, 'expected {"topic"'),
     ("bugzilla", {"event": {"target": "bug"}, "bug": {}}, None, None, 400, "event.action"),
+    ("bodhi", {"topic": "bodhi.update.comment", "schema": "noggin.user.create.v1",
+               "body": {"msg": {"agent": "admin", "user": "mallory"}}}, None, None, 400,
+     "is not a schema of topic"),
+    ("bodhi", {"topic": "bodhi.update.comment", "schema": "base.message", "body": {}}, None,
+     None, 400, "is not a schema of topic"),
+    ("bodhi", None, None, b'{"topic": "bodhi.update.comment", "body": {"a": NaN}}', 400,
+     "body is not JSON"),
     ("nobody", {}, "x", None, 404, "unknown service"),
 ])
 def test_webhook_refusals(endpoint, service, payload, token, raw, status, reason):
     base, spool = endpoint
     got, answer = post(base, service, payload, token=token, raw=raw)
     assert got == status and reason in answer["error"], answer
+    assert not spool.exists() or spooled(spool) == 0
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"comment": {"id": 9, "body": "embargoed", "is_private": True}}, "private comment"),
+    ({"bug": {**BUGZILLA["bug"], "is_private": True}}, "private bug"),
+    ({"bug": {**BUGZILLA["bug"], "product": {"id": 1, "name": "RHEL"}}}, "not published"),
+])
+def test_webhook_drops_what_bugzilla_keeps_private(endpoint, change, reason):
+    base, spool = endpoint
+    got, answer = post(base, "bugzilla", {**BUGZILLA, **change})
+    assert got == 200 and reason in answer["dropped"], answer
     assert not spool.exists() or spooled(spool) == 0
 
 

@@ -24,6 +24,19 @@ from typing import Any
 from fedbus.errors import ConfigError
 
 
+def _positive(kind: type[float] | type[int]) -> Any:
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected a {'whole ' if kind is int else ''}number > 0")
+        return value
+    return parse
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("wedge", help="service extension points (git, Pungi, Zabbix, "
                               "webhook)", description=__doc__,
@@ -41,6 +54,16 @@ def register(subparsers: Any) -> None:
     w.add_argument("--listen", default="127.0.0.1:8095", help="HOST:PORT (default %(default)s)")
     w.add_argument("--tokens", default="/etc/fedbus/webhook-tokens.toml",
                    help="TOML file of service = \"token\" (default %(default)s)")
+    w.add_argument("--request-timeout", type=_positive(float), default=10.0, metavar="S",
+                   help="seconds a client has to send its whole request (default %(default)s)")
+    w.add_argument("--max-connections", type=_positive(int), default=64, metavar="N",
+                   help="connections served at once, more get 503 (default %(default)s)")
+    w.add_argument("--bugzilla-product", action="append", metavar="PRODUCT",
+                   help="Bugzilla product published from /hook/bugzilla (repeat; default: "
+                   "Fedora, Fedora EPEL)")
+    w.add_argument("--bugzilla-users", metavar="FILE",
+                   help="TOML file of \"e-mail\" = \"FAS name\" for Bugzilla's people "
+                   "(default: none; addresses not in it give no name)")
     a = sub.add_parser("netapp-watch", help="NetApp SnapMirror watcher (ONTAP REST API)")
     a.add_argument("--url", required=True, help="the cluster's management URL")
     a.add_argument("--user", help="ONTAP user (HTTP basic auth)")
@@ -57,7 +80,11 @@ def register(subparsers: Any) -> None:
     b.add_argument("--url", required=True, help="Bugzilla's URL (https://bugzilla.example.org)")
     b.add_argument("--api-key-file", help="file holding a Bugzilla API key")
     b.add_argument("--product", action="append", required=True, help="product to watch")
-    b.add_argument("--interval", type=float, default=60.0, help="seconds between polls")
+    b.add_argument("--users", metavar="FILE",
+                   help="TOML file of \"e-mail\" = \"FAS name\" (default: none; addresses "
+                   "not in it give no name)")
+    b.add_argument("--interval", type=_positive(float), default=60.0,
+                   help="seconds between polls")
     p.set_defaults(func=run)
 
 
@@ -126,12 +153,17 @@ def _netapp(args: argparse.Namespace, target: Any) -> int:
 
 
 def _webhook(args: argparse.Namespace, target: Any) -> int:
+    from fedbus.wedges.bugzilla import DEFAULT_PRODUCTS, Policy, load_users
     from fedbus.wedges.webhook import WebhookServer, load_tokens
 
     host, _, port = args.listen.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--listen {args.listen!r}: expected HOST:PORT")
-    server = WebhookServer((host, int(port)), load_tokens(args.tokens), target)
+    policy = Policy(tuple(args.bugzilla_product or DEFAULT_PRODUCTS),
+                    load_users(args.bugzilla_users) if args.bugzilla_users else {})
+    server = WebhookServer((host, int(port)), load_tokens(args.tokens), target,
+                           bugzilla=policy, request_timeout=args.request_timeout,
+                           max_connections=args.max_connections)
     logging.getLogger("fedbus.wedges.webhook").info(
         "webhook listening on %s:%d for %s", host, server.server_address[1],
         ", ".join(sorted(server.tokens)))
@@ -154,6 +186,7 @@ def _bugzilla(args: argparse.Namespace, target: Any) -> int:
     import bugzilla
 
     from fedbus.wedges.base import one_line
+    from fedbus.wedges.bugzilla import Policy, load_users
     from fedbus.wedges.bugzilla_poll import Poller
 
     key = None
@@ -162,13 +195,15 @@ def _bugzilla(args: argparse.Namespace, target: Any) -> int:
             key = Path(args.api_key_file).read_text().strip()
         except OSError as exc:
             raise ConfigError(f"{args.api_key_file}: cannot read: {exc.strerror}") from exc
+    users = load_users(args.users) if args.users else {}
+    Policy(tuple(args.product), users)  # a bad product fails here, before connecting
     log = logging.getLogger("fedbus.wedges.bugzilla")
     poller = None
     while poller is None:
         try:
             bz = bugzilla.Bugzilla(f"{args.url.rstrip('/')}/rest", api_key=key,
                                    force_rest=True, use_creds=False)
-            poller = Poller(bz, list(args.product), target, args.url.rstrip("/"))
+            poller = Poller(bz, list(args.product), target, args.url.rstrip("/"), users=users)
         except Exception as exc:  # Bugzilla unreachable: try again later
             log.error("bugzilla: cannot connect to %s: %s", args.url, one_line(exc))
             time.sleep(args.interval)

@@ -24,6 +24,14 @@ from fedbus.message.topic import topic_matches
 GROUP = "fedora.messages"
 log = logging.getLogger(__name__)
 
+# Schemas of other packages whose class names no ``topic``: the topics (without the
+# ``org.fedoraproject.<env>.`` prefix) they are published on.
+FOREIGN_TOPICS: dict[str, tuple[str, ...]] = {
+    "bugzilla2fedmsg.messageV1": ("bugzilla.bug.new", "bugzilla.bug.update"),
+    "bugzilla2fedmsg.messageV1bz4": ("bugzilla.bug.new", "bugzilla.bug.update"),
+}
+_ENV_PREFIX = "org.fedoraproject.*."
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -74,6 +82,19 @@ class Entry:
     def body_schema(self) -> dict[str, Any]:
         return dict(self.cls.body_schema)
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The topics this schema is for, without ``org.fedoraproject.<env>.`` (AMQP
+        patterns): a fedbus schema's ``topic_pattern``, else :data:`FOREIGN_TOPICS`, else
+        the class's own ``topic``; none for a schema tied to no topic (``base.message``)."""
+        pattern = self.topic_pattern
+        if pattern and pattern.startswith(_ENV_PREFIX):
+            return (pattern.removeprefix(_ENV_PREFIX),)
+        if self.name in FOREIGN_TOPICS:
+            return FOREIGN_TOPICS[self.name]
+        topic = getattr(self.cls, "topic", None)
+        return (topic,) if isinstance(topic, str) and topic else ()
+
     def example_topic(self, env: str = "stg") -> str | None:
         pattern = self.topic_pattern
         if pattern is None:
@@ -111,6 +132,16 @@ def get(name: str) -> Entry:
         if entry.name == name:
             return entry
     raise ValidationError(f"unknown schema {name!r}")
+
+
+def schema_of_topic(name: str, suffix: str) -> type[fm.Message]:
+    """The class of schema ``name`` if it is a schema of topic ``suffix`` (without the
+    environment prefix: ``bodhi.update.comment``); ValidationError otherwise — a service
+    may not dress its message in another topic's schema."""
+    entry = get(name)
+    if not any(topic_matches(pattern, suffix) for pattern in entry.topics):
+        raise ValidationError(f"schema {name!r} is not a schema of topic {suffix!r}")
+    return entry.cls
 
 
 def schema_for_topic(topic: str) -> type[fm.Message]:

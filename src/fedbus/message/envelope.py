@@ -65,12 +65,16 @@ class AmqpProperties:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AmqpProperties:
+        """ValidationError (one line) when a property has the wrong type."""
+        headers = d.get("headers") or {}
+        if not isinstance(headers, Mapping):
+            raise ValidationError(f"headers: expected a table, got {type(headers).__name__}")
         return cls(
             content_type=d.get("content_type") or CONTENT_TYPE,
             content_encoding=d.get("content_encoding") or CONTENT_ENCODING,
-            delivery_mode=int(d.get("delivery_mode") or PERSISTENT),
+            delivery_mode=_delivery_mode(d.get("delivery_mode")),
             message_id=d.get("message_id") or "",
-            headers=dict(d.get("headers") or {}),
+            headers={str(k): v for k, v in headers.items()},
             priority=d.get("priority"),
         )
 
@@ -82,10 +86,12 @@ class AmqpProperties:
         if isinstance(props, Mapping):
             return cls.from_dict(props)
         headers = getattr(props, "headers", None) or {}
+        if not isinstance(headers, Mapping):
+            raise ValidationError(f"headers: expected a table, got {type(headers).__name__}")
         return cls(
             content_type=getattr(props, "content_type", None) or CONTENT_TYPE,
             content_encoding=getattr(props, "content_encoding", None) or CONTENT_ENCODING,
-            delivery_mode=int(getattr(props, "delivery_mode", None) or PERSISTENT),
+            delivery_mode=_delivery_mode(getattr(props, "delivery_mode", None)),
             message_id=getattr(props, "message_id", None) or "",
             headers={str(k): _json_safe(v) for k, v in headers.items()},
             priority=getattr(props, "priority", None),
@@ -125,6 +131,52 @@ class Encoded:
             body=d["body"].encode("utf-8"),
             properties=AmqpProperties.from_dict(d["properties"]),
         )
+
+
+def _delivery_mode(value: Any) -> int:
+    if value is None or value == "":
+        return PERSISTENT
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValidationError(f"delivery_mode: expected 1 or 2, got {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError(f"delivery_mode: expected 1 or 2, got {value!r}") from None
+
+
+def _printable(text: str) -> str:
+    """``text`` on one line; escaped (``repr``) when it holds other unprintable characters
+    (a publisher's value must not break a log line)."""
+    text = " ".join(text.split())
+    return text if text.isprintable() and text else repr(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def loads_json(data: str | bytes, what: str = "body") -> Any:
+    """Strict JSON, the package's one parser of outside input: no ``NaN``/``Infinity``
+    (not JSON, and refused by other parsers downstream), no duplicate keys (two readers
+    could see two different values), nesting the parser can handle.  Raises
+    :class:`ValidationError` ``"<what> is not JSON: <reason>"`` on one line."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise ValidationError(f"{what} is not JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, ours
+        reason = " ".join(str(exc).split())
+        raise ValidationError(f"{what} is not JSON: {reason}") from None
 
 
 def _json_safe(value: Any) -> Any:
@@ -235,18 +287,19 @@ def decode(
     Raises :class:`ValidationError` with a one-line reason.
     """
     props = AmqpProperties.from_amqp(properties)
+    if not isinstance(props.content_encoding, str):
+        raise ValidationError(f"content_encoding: expected a string, got "
+                              f"{type(props.content_encoding).__name__}")
     name = props.headers.get(SCHEMA_HEADER)
     if not isinstance(name, str) or not name:
         raise ValidationError(f"no {SCHEMA_HEADER} header")
     cls = resolve_class(name)
     try:
         text = body.decode(props.content_encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise ValidationError(f"{name}: body is not {props.content_encoding}: {exc}") from exc
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ValidationError(f"{name}: body is not JSON: {exc}") from exc
+    except (ValueError, LookupError) as exc:  # bad bytes, unknown or NUL-bearing encoding
+        raise ValidationError(f"{name}: body is not {_printable(props.content_encoding)}: "
+                              f"{_printable(str(exc))}") from exc
+    data = loads_json(text, f"{name}: body")
     if not isinstance(data, dict):
         raise ValidationError(f"{name}: body is not a JSON object")
     severity = props.headers.get(SEVERITY_HEADER)

@@ -4,8 +4,12 @@ Every interval it asks Bugzilla's REST API through python-bugzilla for the bugs 
 watched products changed since the last poll (``last_change_time``), and publishes what
 the webhook would have: ``bugzilla.bug.new`` for a bug created since then,
 ``bugzilla.bug.update`` for a changed one — with its newest comment since then, if any —
-in bugzilla2fedmsg's schema.  REST bugs are turned into the webhook's shape
-(``assigned_to`` / ``component`` / ``product`` / ``status`` / ``version`` objects).
+in bugzilla2fedmsg's schema, under the same :class:`~fedbus.wedges.bugzilla.Policy` as
+the webhook: a private bug (one in a group) is skipped, private comments are never
+published (a change whose newest comment is private is skipped), only the watched
+products are published, and people are FAS names from the operator's map.  REST bugs
+are turned into the webhook's shape (``assigned_to`` / ``component`` / ``product`` /
+``status`` / ``version`` objects).
 A failed poll is one log line; the next one starts from the same point.
 """
 
@@ -18,7 +22,7 @@ from typing import Any
 
 from fedbus.message.envelope import Encoded
 from fedbus.wedges.base import Target, one_line, publish_all
-from fedbus.wedges.bugzilla import from_webhook
+from fedbus.wedges.bugzilla import Dropped, Policy, from_webhook
 from fedbus.wedges.hooks import Outbox
 
 log = logging.getLogger("fedbus.wedges.bugzilla")
@@ -74,9 +78,11 @@ class Poller:
     target: Target
     weburl: str
     since: datetime = field(default_factory=lambda: datetime.now(UTC))
+    users: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.outbox = Outbox("bugzilla", self.target)
+        self.policy = Policy(tuple(self.products), self.users)
 
     def _messages(self, raw: dict[str, Any]) -> list[Encoded]:
         bug = bug_from_rest(raw, self.weburl)
@@ -87,6 +93,8 @@ class Poller:
             comments = self.bz.get_comments([raw["id"]])["bugs"][str(raw["id"])]["comments"]
             fresh = [c for c in comments if (_iso(c.get("creation_time")) or self.since)
                      > self.since]
+            if fresh and fresh[-1].get("is_private"):
+                raise Dropped(f"bug {raw['id']}: private comment")
             comment = fresh[-1] if fresh else None
         who = (comment or {}).get("creator") or (raw.get("creator") if new else None) or ""
         event = {"action": "create" if new or comment else "modify",
@@ -99,7 +107,7 @@ class Poller:
                                   "creation_time": comment.get("creation_time"),
                                   "is_private": bool(comment.get("is_private")),
                                   "number": comment.get("count", 0)}
-        suffix, body, schema = from_webhook(payload)
+        suffix, body, schema = from_webhook(payload, self.policy)
         return [self.outbox.message(suffix, body, schema)]
 
     def poll_once(self) -> int:
@@ -118,6 +126,8 @@ class Poller:
             raw = bug.get_raw_data() if hasattr(bug, "get_raw_data") else bug
             try:
                 out += self._messages(raw)
+            except Dropped as exc:  # not for the bus (private, foreign product)
+                log.debug("bugzilla: dropped: %s", exc)
             except Exception as exc:
                 log.error("bugzilla: bug %s skipped: %s", raw.get("id"), one_line(exc))
         self.since = started

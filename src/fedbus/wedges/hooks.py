@@ -13,7 +13,8 @@ its database transaction is committed; a rollback discards them::
 
 Topics are given without the environment prefix; the schema is found from the topic
 (:func:`schema_for`): fedbus's catalog, else a Fedora schema package class whose own
-``topic`` is that topic (the newest version wins).  :meth:`Outbox.add` validates at once
+``topic`` is that topic (the newest version wins); a schema named by the caller must be one
+registered for that topic.  :meth:`Outbox.add` validates at once
 and returns False (one log line) on a bad message: it never raises into the application.
 An outbox only accepts its service's topics (``<service>.…``; FAS: ``fas.…``).
 """
@@ -43,16 +44,16 @@ def _version(name: str) -> int:
 
 
 def schema_for(suffix: str, schema: str | None = None) -> type[fm.Message]:
-    """The schema of the topic ``suffix`` (``bodhi.update.comment``); ``schema`` names one."""
-    registry = _registered()
-    if schema:
-        if schema not in registry:
-            raise ValidationError(f"unknown schema {schema!r}")
-        return registry[schema]
+    """The schema of the topic ``suffix`` (``bodhi.update.comment``).  ``schema`` may name
+    one, but only one registered for that topic (:func:`fedbus.message.catalog.schema_of_topic`:
+    never ``base.message``, never another topic's schema)."""
     from fedbus.message import catalog
 
+    if schema is not None:
+        return catalog.schema_of_topic(schema, suffix)
+    registry = _registered()
     own = [e.cls for e in catalog.entries()
-           if e.topic_pattern and topic_matches(e.topic_pattern.split(".", 3)[-1], suffix)]
+           if any(topic_matches(t, suffix) for t in e.topics)]
     if len(own) == 1:
         return own[0]
     foreign = sorted(((name, cls) for name, cls in registry.items()

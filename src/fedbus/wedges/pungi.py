@@ -10,7 +10,6 @@ stderr; it never waits for the broker.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from fedora_messaging import message as fm
 
 from fedbus.errors import ValidationError
-from fedbus.message.envelope import Encoded
+from fedbus.message.envelope import Encoded, loads_json
 from fedbus.message.schemas import compose as c
 from fedbus.wedges.base import Target, build, one_line, publish_all
 
@@ -36,26 +35,11 @@ ACTIONS: dict[str, tuple[str, type[fm.Message]]] = {
 _ACTION = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def loads(text: str) -> Any:
-    """Strict JSON (no NaN/Infinity); ValueError, also for nesting too deep to parse."""
-    try:
-        return json.loads(text, parse_constant=_no_constant)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-
-
 def message(target: Target, action: str, stdin_text: str) -> Encoded:
     """The message for one notification; ValidationError (one line) on bad input."""
     if not _ACTION.fullmatch(action or ""):
         raise ValidationError(f"action {action!r}: expected a Pungi action like status-change")
-    try:
-        data: Any = loads(stdin_text)
-    except ValueError as exc:
-        raise ValidationError(f"{action}: stdin is not JSON: {one_line(exc)}") from exc
+    data: Any = loads_json(stdin_text, f"{action}: stdin")
     if not isinstance(data, dict):
         raise ValidationError(f"{action}: stdin must be a JSON object")
     suffix, schema = ACTIONS.get(action, (f"compose.other.{action}", c.ComposeOtherV1))

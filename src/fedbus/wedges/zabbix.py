@@ -21,14 +21,13 @@ alert as failed with that line).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
 
 from fedbus.errors import ValidationError
-from fedbus.message.envelope import Encoded
+from fedbus.message.envelope import Encoded, loads_json
 from fedbus.message.schemas import zabbix as z
 from fedbus.message.schemas.base import FedbusMessage
 from fedbus.wedges.base import Target, build, one_line, publish_all
@@ -77,19 +76,10 @@ def _when(date: str | None, time: str | None) -> str:
     return dt.isoformat()
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _tags(text: str | None) -> dict[str, str]:
     if not text:
         return {}
-    try:
-        items = json.loads(text, parse_constant=_no_constant)
-    except RecursionError:
-        raise ValidationError("tags: not JSON: nested too deeply") from None
-    except ValueError as exc:
-        raise ValidationError(f"tags: not JSON: {one_line(exc)}") from exc
+    items = loads_json(text, "tags")
     if not isinstance(items, list):
         raise ValidationError("tags: expected {EVENT.TAGSJSON}'s list of {tag, value}")
     return {str(i.get("tag")): str(i.get("value", "")) for i in items if isinstance(i, dict)}

@@ -26,8 +26,20 @@ def test_bugzilla_poll_gets_every_product_and_the_key() -> None:
                       wedges_bugzilla_interval=10, wedges_bugzilla_api_key="k",
                       wedges_bugzilla_products=["Fedora", "Fedora EPEL"])
     assert argv[argv.index("bugzilla-poll") + 1:] == [
-        "--url", "https://bz", "--interval", "10", "--product", "Fedora",
+        "--url", "https://bz", "--interval", "10", "--users",
+        "/etc/fedbus/bugzilla-users.toml", "--product", "Fedora",
         "--product", "Fedora EPEL", "--api-key-file", "/etc/fedbus/bugzilla-api-key"]
+
+
+def test_webhook_gets_its_limits_and_the_bugzilla_policy() -> None:
+    argv = exec_start("fedbus-webhook.service.j2", wedges_webhook_listen="127.0.0.1:8095",
+                      wedges_webhook_request_timeout=10, wedges_webhook_max_connections=64,
+                      wedges_bugzilla_products=["Fedora", "Fedora EPEL"])
+    assert argv[argv.index("webhook") + 1:] == [
+        "--listen", "127.0.0.1:8095", "--tokens", "/etc/fedbus/webhook-tokens.toml",
+        "--request-timeout", "10", "--max-connections", "64",
+        "--bugzilla-users", "/etc/fedbus/bugzilla-users.toml",
+        "--bugzilla-product", "Fedora", "--bugzilla-product", "Fedora EPEL"]
 
 
 def test_netapp_watch_gets_every_volume() -> None:

@@ -63,7 +63,8 @@ def test_zabbix_unexpanded_macros_are_absent():
 def test_bugzilla_comment_is_an_update():
     payload = {"event": {"action": "create", "target": "comment", "user": {"login": "a@b"},
                          "time": "2026-11-30T03:00:00Z"},
-               "bug": {"id": 1, "creation_time": "2026-11-30T03:00:00+00:00"},
+               "bug": {"id": 1, "creation_time": "2026-11-30T03:00:00+00:00",
+                       "product": {"name": "Fedora"}},
                "comment": {"id": 9, "body": "hi", "creation_time": "2026-11-30T03:00:00Z"}}
     suffix, body, schema = from_webhook(payload)
     assert suffix == "bugzilla.bug.update" and schema == "bugzilla2fedmsg.messageV1"
