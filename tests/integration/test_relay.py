@@ -175,7 +175,7 @@ def test_cli_publish_then_relay_then_sigterm(broker, vhost, tmp_path):
     bad = subprocess.run([*fedbus, "publish", TOPIC, "--schema", "base.message",
                           "--json", "{nope", "--spool", str(tmp_path)], env=env,
                          capture_output=True, text=True)
-    assert bad.returncode == 1 and bad.stderr.startswith("fedbus: error: --json: not JSON")
+    assert bad.returncode == 1 and bad.stderr.startswith("fedbus: error: --json is not JSON")
     relay = subprocess.Popen([*fedbus, "relay", "--url", url, "--spool", str(tmp_path)],
                              env=env, stderr=subprocess.PIPE, text=True)
     try:

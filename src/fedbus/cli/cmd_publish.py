@@ -14,14 +14,13 @@ Prints the message id.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from fedbus.errors import ValidationError
-from fedbus.message.envelope import encode, new_message
+from fedbus.message.envelope import encode, loads_json, new_message
 
 
 def register(subparsers: Any) -> None:
@@ -57,10 +56,7 @@ def read_body(args: argparse.Namespace) -> dict[str, Any]:
             raise ValidationError(f"{args.file}: cannot read: {exc.strerror}") from exc
     else:
         text, where = sys.stdin.read(), "stdin"
-    try:
-        body = json.loads(text)
-    except ValueError as exc:
-        raise ValidationError(f"{where}: not JSON: {exc}") from exc
+    body = loads_json(text, where)  # strict: no NaN, duplicate keys; one-line error
     if not isinstance(body, dict):
         raise ValidationError(f"{where}: the body must be a JSON object")
     return body
