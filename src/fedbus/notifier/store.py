@@ -75,6 +75,7 @@ from fedbus.notifier.validate import (
     check_rule_value,
     check_services,
     check_severity,
+    check_text,
     check_user_name,
     hash_token,
     severity_name,
@@ -339,7 +340,7 @@ class UserStore:
         destination_ids: Sequence[int] | None = None,
     ) -> RuleView:
         rule = Rule(
-            name=str(name)[:100],
+            name=check_text(str(name), "name", 100),
             kind=kind,
             value=check_rule_value(kind, value),
             enabled=bool(enabled),
@@ -371,7 +372,7 @@ class UserStore:
                 rule.value = check_rule_value(kind, changes.get("value", rule.value))
                 rule.kind = kind
             if "name" in changes:
-                rule.name = str(changes["name"])[:100]
+                rule.name = check_text(str(changes["name"]), "name", 100)
             if "enabled" in changes:
                 rule.enabled = bool(changes["enabled"])
             if "min_severity" in changes:

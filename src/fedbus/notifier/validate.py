@@ -25,6 +25,25 @@ PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$")
 TOKEN_TTL = dt.timedelta(days=2)
 
 
+def text_ok(value: str, limit: int = 255) -> bool:
+    """Text the database can store: not too long, no NUL, valid UTF-8 (no lone surrogate,
+    which JSON's ``\\ud800`` gives); PostgreSQL refuses the others (a 500)."""
+    if len(value) > limit or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_text(value: str, what: str, limit: int = 255) -> str:
+    """``value`` if :func:`text_ok`, else :class:`InvalidPreference` naming ``what``."""
+    if not text_ok(value, limit):
+        raise InvalidPreference(f"{what}: at most {limit} characters, no NUL, valid Unicode")
+    return value
+
+
 def severity_name(level: int) -> str:
     for name, value in SEVERITIES.items():
         if value == level:
@@ -60,6 +79,7 @@ def check_globs(values: Sequence[str] | None, what: str) -> list[str]:
     for v in values or ():
         if not isinstance(v, str) or not v.strip():
             raise InvalidPreference(f"{what}: {v!r} is not a non-empty string")
+        check_text(v, what)
         try:
             validate_pattern(v.strip())
         except Exception as exc:
@@ -80,7 +100,7 @@ def check_services(values: Sequence[str] | None) -> list[str]:
 def check_rule_value(kind: str, value: str) -> str:
     if kind not in RULE_KINDS:
         raise InvalidPreference(f"rule kind {kind!r}: one of {', '.join(RULE_KINDS)}")
-    value = (value or "").strip()
+    value = check_text((value or "").strip(), "value")
     if kind in ("owned_packages", "my_events"):
         return ""
     if not value:
@@ -99,7 +119,7 @@ def check_rule_value(kind: str, value: str) -> str:
 def check_address(kind: str, address: str) -> str:
     if kind not in DESTINATION_KINDS:
         raise InvalidPreference(f"destination kind {kind!r}: one of {', '.join(DESTINATION_KINDS)}")
-    address = (address or "").strip()
+    address = check_text((address or "").strip(), "address", 254)
     if any(ord(c) < 32 or ord(c) == 127 for c in address):
         raise InvalidPreference(f"address {address!r}: control characters are not allowed")
     if kind == "email" and not EMAIL_RE.match(address):

@@ -49,6 +49,26 @@ def test_store_rejects_bad_values_with_one_line(store: Store) -> None:
         store.user("Robert'); DROP TABLE users;--")
 
 
+def test_store_refuses_text_the_database_cannot_keep(store: Store) -> None:
+    # PostgreSQL refuses NUL and lone surrogates (a 500 from the web UI's forms); a name
+    # longer than its column was silently cut: the store refuses them for every caller
+    me = store.user("alice")
+    rule = me.add_rule("my_events", name="x" * 100)
+    for call in (
+        lambda: me.add_rule("my_events", name="x" * 101),
+        lambda: me.add_rule("my_events", name="a\x00b"),
+        lambda: me.add_rule("my_events", name="\ud800"),
+        lambda: me.update_rule(rule.id, name="a\x00b"),
+        lambda: me.add_rule("topic", "org.fedoraproject.prod.\x00"),
+        lambda: me.add_rule("my_events", exclude_topics=["org.\ud800"]),
+        lambda: me.add_destination("email", "a\x00@b.org"),
+        lambda: me.add_destination("email", "a" * 250 + "@b.org"),
+    ):
+        with pytest.raises(InvalidPreference, match="at most .* no NUL"):
+            call()
+    assert me.get_rule(rule.id).name == "x" * 100
+
+
 def test_store_isolation_and_verification(store: Store) -> None:
     alice, bob = store.user("alice"), store.user("bob")
     dest, token = alice.add_destination("irc", "#fedora-devel")

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from fedbus.notifier.render import one_line
 from fedbus.notifier.store import NotFound, Store, UserStore
-from fedbus.notifier.validate import InvalidPreference, check_address
+from fedbus.notifier.validate import InvalidPreference, check_address, text_ok
 from fedbus.notifier.web import auth, throttle
 from fedbus.notifier.web.openapi import MAX_ID, document
 
@@ -89,18 +89,6 @@ def me() -> UserStore:
 
 #: the longest text of a field (the database's column); any other text: 255
 MAX_LENGTH = {"name": 100, "value": 255, "address": 254, "package": 255}
-
-
-def text_ok(value: str, limit: int = 255) -> bool:
-    """Text the database can store: not too long, no NUL, valid UTF-8 (no lone surrogate,
-    which JSON's ``\\ud800`` gives); PostgreSQL refuses the others (a 500)."""
-    if len(value) > limit or "\x00" in value:
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _is(value: Any, kind: Any) -> bool:
