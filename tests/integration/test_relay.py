@@ -161,6 +161,35 @@ def test_refused_topic_is_buried_and_the_queue_moves_on(broker, vhost, tmp_path)
         broker.api("DELETE", f"users/{user}")
 
 
+def test_nacked_message_is_set_aside_and_the_rest_goes_on(broker, vhost, tmp_path):
+    """A queue that refuses what it is routed (full, reject-publish) makes the broker nack
+    messages that the other queues took: the relay resends each at most max_nacks times,
+    then sets it aside with the reason, and what follows is forwarded at once."""
+    url = broker.amqp_url(vhost)
+    other = bind_queue(url, TOPIC)
+    other_topic = "org.fedoraproject.local.bodhi.update.comment"
+    with pika.BlockingConnection(pika.URLParameters(url)) as conn:
+        ch = conn.channel()
+        ch.queue_declare("full", durable=True,
+                         arguments={"x-max-length": 1, "x-overflow": "reject-publish"})
+        ch.queue_bind("full", "amq.topic", routing_key=TOPIC)
+        ch.queue_bind(other, "amq.topic", routing_key=other_topic)
+        ch.basic_publish("", "full", b"{}")  # "full" is full now
+    for i in range(3):
+        publish(message({"i": i}), spool_dir=tmp_path)
+    publish(message({"i": 3}, other_topic), spool_dir=tmp_path)
+    with running_relay(tmp_path, url, max_nacks=2) as relay:
+        deadline = time.monotonic() + 30
+        while Spool(tmp_path).totals()[0] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert relay.counters.buried == 3
+    bodies = [b["i"] for b in drain_bodies(url, other)]
+    assert sorted(bodies) == [0, 0, 1, 1, 2, 2, 3]  # each refused one twice, no more
+    dead = [json.loads(p.read_text()) for p in Spool(tmp_path).dead()]
+    assert len(dead) == 3 and all("nacked by the broker 2 times" in d["reason"] for d in dead)
+    assert Spool(tmp_path).totals() == (0, 0)
+
+
 def test_cli_publish_then_relay_then_sigterm(broker, vhost, tmp_path):
     url = broker.amqp_url(vhost)
     queue = bind_queue(url)

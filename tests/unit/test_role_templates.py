@@ -49,8 +49,9 @@ def test_fedbus_toml_names_the_password_file_and_holds_no_password() -> None:
 def test_the_relay_unit_joins_the_spool_group() -> None:
     text = render("roles/relay/templates/etc/systemd/system/fedbus-relay.service.j2",
                   **RELAY, relay_spool_group="fedbus-spool", relay_install_dir="/opt/fedbus",
-                  relay_window=500, relay_status_interval=60)
+                  relay_window=500, relay_status_interval=60, relay_max_nacks=5)
     assert "Group=fedbus\n" in text and "SupplementaryGroups=fedbus-spool\n" in text
+    assert " relay --window 500 --max-nacks 5 " in text
 
 
 def _web_exec(**variables: object) -> list[str]:

@@ -41,10 +41,22 @@ def register(subparsers: Any) -> None:
     p.add_argument("--window", type=int, default=500, help="messages in flight (default 500)")
     p.add_argument("--unroutable", choices=("ignore", "dead"), default="ignore",
                    help="what to do with a message no queue is bound for (default ignore)")
+    p.add_argument("--max-nacks", type=_positive, default=5, metavar="N",
+                   help="bury a message the broker nacked N times (default 5)")
     p.add_argument("--status-interval", type=float, default=60.0, metavar="SECONDS",
                    help="log the backlog and rate this often (default 60)")
     p.add_argument("action", nargs="?", choices=("run", "status", "requeue-dead"), default="run")
     p.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return value
 
 
 def settings(args: argparse.Namespace, *, broker: bool = True) -> dict[str, Any]:
@@ -96,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     publisher = Publisher(s["urls"], tls=s["tls"], window=args.window, retry_timeout=None,
                           backoff=Backoff(0.5, 10.0), name="fedbus-relay")
     relay = Relay(spool, publisher, window=args.window, on_unroutable=args.unroutable,
-                  status_interval=args.status_interval)
+                  status_interval=args.status_interval, max_nacks=args.max_nacks)
     asyncio.run(_serve(relay))
     return 0
 

@@ -14,7 +14,12 @@ Failures:
   spool, with the reason, logged as an error) and the queue moves on;
 - unroutable (no queue bound): by default the broker's answer for a topic nobody listens
   to, so it counts as delivered; ``on_unroutable="dead"`` buries it instead;
-- ``basic.nack`` → resend after a backoff.
+- ``basic.nack`` → the failed messages are resent one by one after a backoff; one nacked
+  ``max_nacks`` times in all is buried with the reason and the queue moves on.  RabbitMQ
+  nacks a message when one queue it routes to refuses it (``overflow: reject-publish``)
+  although the other queues took it, and cannot say which: resending it for ever would
+  deliver it to all of them again and again and hold up every message behind it.
+  ``fedbus relay requeue-dead`` replays it.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class Relay:
         poll_interval: float = 0.05,
         on_unroutable: Unroutable = "ignore",
         status_interval: float = 60.0,
+        max_nacks: int = 5,
     ) -> None:
         self.spool = spool
         self.publisher = publisher
@@ -75,6 +81,7 @@ class Relay:
         self.poll_interval = poll_interval
         self.on_unroutable = on_unroutable
         self.status_interval = status_interval
+        self.max_nacks = max_nacks
         self.counters = RelayCounters()
         self._mandatory = on_unroutable == "dead"
         self._cursor = 0  # highest spool id handed to the broker
@@ -271,12 +278,49 @@ class Relay:
         if isinstance(failure, ChannelBroken):
             await self._careful([m for m, _ in failed])
         elif isinstance(failure, PublishNacked):
-            delay = self._nack_backoff.next_delay()
-            log.warning("broker nacked %s; resending in %.1fs", failure.routing_key, delay)
-            await self._until_stopped(asyncio.sleep(delay))
+            await self._retry_nacked(failed)
         else:
             log.warning("connection lost with %d messages in flight: %s", len(failed), failure)
             await self.publisher.connection_lost(failure)
+
+    async def _retry_nacked(self, failed: list[tuple[SpooledMessage, BaseException]]) -> None:
+        """After a nack: the failed messages one by one, each resent (after a backoff) until
+        confirmed or nacked ``max_nacks`` times in all, then set aside with the reason."""
+        nacks = {m.id: 1 for m, exc in failed if isinstance(exc, PublishNacked)}
+        for message, _exc in failed:
+            while nacks.get(message.id, 0) < self.max_nacks:
+                delay = self._nack_backoff.next_delay() if message.id in nacks else 0.0
+                if delay:
+                    log.warning("broker nacked %s (spool id %d); resending in %.1fs",
+                                message.routing_key, message.id, delay)  # fmt: skip
+                    slept, _ = await self._until_stopped(asyncio.sleep(delay))
+                    if not slept:  # stopping: the cursor points before this message
+                        return
+                try:
+                    await self.publisher.send(
+                        to_encoded(message), mandatory=self._mandatory, careful=True
+                    )
+                except PublishNacked:
+                    nacks[message.id] = nacks.get(message.id, 0) + 1
+                    continue
+                except PublishReturned as exc:
+                    self._unroutable(message, exc)
+                except ChannelBroken as exc:
+                    self._bury(message, f"refused by the broker: {exc.code} {exc.text}")
+                except ConnectionLost as exc:
+                    self._flush()
+                    await self.publisher.connection_lost(exc)
+                    return
+                else:
+                    self._confirmed.append(message.id)
+                break
+            else:
+                self._bury(message, f"nacked by the broker {nacks[message.id]} times: a queue "
+                                    "it routes to refuses it (full?); other queues may have "
+                                    "taken it")  # fmt: skip
+            self._cursor = message.id
+        self._nack_backoff.reset()
+        self._flush()
 
     async def _careful(self, messages: list[SpooledMessage]) -> None:
         """Send ``messages`` one by one (after a channel closed) to find the refused ones."""

@@ -64,7 +64,7 @@ def test_store_refuses_text_the_database_cannot_keep(store: Store) -> None:
         lambda: me.add_destination("email", "a\x00@b.org"),
         lambda: me.add_destination("email", "a" * 250 + "@b.org"),
     ):
-        with pytest.raises(InvalidPreference, match="at most .* no NUL"):
+        with pytest.raises(InvalidPreference, match=r"at most .* no NUL"):
             call()
     assert me.get_rule(rule.id).name == "x" * 100
 
