@@ -122,6 +122,20 @@ class Account:
     grants: Grants
 
 
+def grant(broker, qv: str, users: list[dict]) -> None:
+    """The filter's permissions and topic permissions of ``users`` on vhost ``qv`` (quoted),
+    as roles/broker's accounts module applies them."""
+    for u in users:
+        p = u["permissions"][0]
+        broker.api("PUT", f"permissions/{qv}/{u['user']}",
+                   {"configure": p["configure_priv"], "write": p["write_priv"],
+                    "read": p["read_priv"]})  # fmt: skip
+        for t in u["topic_permissions"]:
+            broker.api("PUT", f"topic-permissions/{qv}/{u['user']}",
+                       {"exchange": t["exchange"], "write": t["write_priv"],
+                        "read": t["read_priv"]})  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def table(broker) -> Iterator[tuple[str, dict[str, Account]]]:
     rows = yaml.safe_load((ROOT / "inventories/common/bus.yml").read_text())["fedbus_accounts"]
@@ -147,14 +161,7 @@ def table(broker) -> Iterator[tuple[str, dict[str, Account]]]:
                                                      "x-first-death-queue": q}})  # fmt: skip
     for u in users:
         broker.api("PUT", f"users/{u['user']}", {"password": u["password"], "tags": u["tags"]})
-        p = u["permissions"][0]
-        broker.api("PUT", f"permissions/{qv}/{u['user']}",
-                   {"configure": p["configure_priv"], "write": p["write_priv"],
-                    "read": p["read_priv"]})  # fmt: skip
-        for t in u["topic_permissions"]:
-            broker.api("PUT", f"topic-permissions/{qv}/{u['user']}",
-                       {"exchange": t["exchange"], "write": t["write_priv"],
-                        "read": t["read_priv"]})  # fmt: skip
+    grant(broker, qv, users)
     accounts = {
         r["name"]: Account(r["name"], f"{tag}-{r['name']}", f"pw-{tag}-{r['name']}-0123",
                            Grants(r))
@@ -283,15 +290,7 @@ def events_vhost(broker, table) -> Iterator[str]:
     assert not existing & set(EVENT_QUEUES), "a queue of this test is in / already"
     for q in EVENT_QUEUES:
         broker.api("PUT", f"queues/%2F/{q}", {"durable": False, "auto_delete": False})
-    for u in users:
-        p = u["permissions"][0]
-        broker.api("PUT", f"permissions/%2F/{u['user']}",
-                   {"configure": p["configure_priv"], "write": p["write_priv"],
-                    "read": p["read_priv"]})  # fmt: skip
-        for t in u["topic_permissions"]:
-            broker.api("PUT", f"topic-permissions/%2F/{u['user']}",
-                       {"exchange": t["exchange"], "write": t["write_priv"],
-                        "read": t["read_priv"]})  # fmt: skip
+    grant(broker, "%2F", users)
     yield "/"
     for q in EVENT_QUEUES:
         broker.api("DELETE", f"queues/%2F/{q}")
