@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 layers=("$@")
 [ ${#layers[@]} -gt 0 ] || layers=(lint unit fuzz installed integration molecule)
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints the time since the start, so a slow layer shows in CI's log.
+step() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 step "setup: Debian packages, virtualenv"
 scripts/host-deps.sh
