@@ -21,7 +21,9 @@ from fedbus.errors import FedbusError
 
 # Subcommands, in the order ``fedbus --help`` lists them.  A module that is not
 # there yet (a component still being built) is skipped.
-COMMANDS = ("publish", "tail", "stat", "catalog", "relay", "bridge", "notifier", "mirror", "wedge")
+COMMANDS = (
+    "publish", "tail", "stat", "dlq", "catalog", "relay", "bridge", "notifier", "mirror", "wedge",
+)
 
 
 def commands_for(argv: Sequence[str]) -> tuple[str, ...]:

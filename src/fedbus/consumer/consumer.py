@@ -52,6 +52,7 @@ from fedbus.consumer.deadletter import dead_letter
 from fedbus.consumer.dedupe import Deduplicator
 from fedbus.consumer.errors import ConsumerError, Reject, Requeue
 from fedbus.consumer.queues import QUEUE_EXCHANGE, ensure_queue, own_queue, queue_exchange
+from fedbus.consumer.replay import delivered_topic
 from fedbus.errors import ValidationError
 from fedbus.message.envelope import decode
 
@@ -222,7 +223,10 @@ class Consumer:
     async def _process(self, incoming: AbstractIncomingMessage) -> None:
         message_id = incoming.message_id or ""
         try:
-            message = decode(incoming.routing_key or "", incoming.body, incoming)
+            topic = delivered_topic(
+                incoming.routing_key or "", incoming.exchange or "", incoming.headers
+            )
+            message = decode(topic, incoming.body, incoming)
         except ValidationError as exc:
             await self._dead(incoming, str(exc))
             return

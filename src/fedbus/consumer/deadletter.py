@@ -1,13 +1,14 @@
 """Dead-lettering with the reason: a copy of the message goes to ``<queue>.dlq``.
 
-The framework publishes the copy itself (default exchange, routing key = the dead-letter
+The framework publishes the copy itself (to ``fedbus.queues``, routing key = the dead-letter
 queue, publisher confirms) and acks the original only once the copy is confirmed.  So it
 works whether or not the broker has the ``fedbus.dlx`` policy, and the copy carries why it
 failed, which a broker-side ``basic.reject`` cannot say:
 
 - ``x-fedbus-reason``: one line (the ValidationError, or ``str()`` of the handler's Reject);
 - ``x-fedbus-failed-at``: ISO 8601 UTC;
-- ``x-fedbus-original-topic``, ``x-fedbus-original-exchange``, ``x-fedbus-original-queue``.
+- ``x-fedbus-original-topic`` (the topic, also for a replayed message, whose routing key
+  is its queue's name), ``x-fedbus-original-exchange``, ``x-fedbus-original-queue``.
 
 Body and the other properties (message id, fedora-messaging headers) are kept as received.
 """
@@ -25,6 +26,8 @@ FAILED_AT = "x-fedbus-failed-at"
 ORIGINAL_TOPIC = "x-fedbus-original-topic"
 ORIGINAL_EXCHANGE = "x-fedbus-original-exchange"
 ORIGINAL_QUEUE = "x-fedbus-original-queue"
+#: the topic of a message put back into its queue through ``fedbus.queues`` (replay.py)
+TOPIC_HEADER = "x-fedbus-topic"
 MAX_REASON = 1000
 
 
@@ -40,7 +43,7 @@ def dead_copy(incoming: AbstractIncomingMessage, queue: str, reason: str) -> aio
         {
             REASON: one_line(reason),
             FAILED_AT: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            ORIGINAL_TOPIC: incoming.routing_key or "",
+            ORIGINAL_TOPIC: headers.get(TOPIC_HEADER) or incoming.routing_key or "",
             ORIGINAL_EXCHANGE: incoming.exchange or "",
             ORIGINAL_QUEUE: queue,
         }
