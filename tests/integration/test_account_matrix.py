@@ -13,32 +13,18 @@ with confirms, a ``basic.get``, a declare, a bind, a delete.  A refusal is the b
 from __future__ import annotations
 
 import fnmatch
-import importlib.util
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pika
 import pytest
-import yaml
+from broker_layout import DLX, FOR_ALL, PREFIX, QUEUE_EXCHANGE, TABLE, bus_accounts, grant, queues
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import ChannelClosedByBroker
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "bus_accounts", ROOT / "plugins" / "filter" / "bus_accounts.py"
-)
-assert _spec and _spec.loader
-bus_accounts = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bus_accounts)
-
-PREFIX = "org.fedoraproject.local"
-FOR_ALL = ["bus.canary.sent"]  # roles/broker: broker_publish_for_all
-QUEUE_EXCHANGE = "fedbus.queues"
-DLX = "fedbus.dlx"
 EVENTS = "amq.rabbitmq.event"
 
 # One concrete queue for each queue (glob) the table gives out.
@@ -122,23 +108,9 @@ class Account:
     grants: Grants
 
 
-def grant(broker, qv: str, users: list[dict]) -> None:
-    """The filter's permissions and topic permissions of ``users`` on vhost ``qv`` (quoted),
-    as roles/broker's accounts module applies them."""
-    for u in users:
-        p = u["permissions"][0]
-        broker.api("PUT", f"permissions/{qv}/{u['user']}",
-                   {"configure": p["configure_priv"], "write": p["write_priv"],
-                    "read": p["read_priv"]})  # fmt: skip
-        for t in u["topic_permissions"]:
-            broker.api("PUT", f"topic-permissions/{qv}/{u['user']}",
-                       {"exchange": t["exchange"], "write": t["write_priv"],
-                        "read": t["read_priv"]})  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def table(broker) -> Iterator[tuple[str, dict[str, Account]]]:
-    rows = yaml.safe_load((ROOT / "inventories/common/bus.yml").read_text())["fedbus_accounts"]
+    rows = TABLE
     tag = uuid.uuid4().hex[:6]
     vhost = f"test-matrix-{tag}"
     qv = urllib.parse.quote(vhost, safe="")
@@ -148,20 +120,10 @@ def table(broker) -> Iterator[tuple[str, dict[str, Account]]]:
     broker.api("PUT", f"vhosts/{qv}")
     broker.api("PUT", f"permissions/{qv}/{broker.user}",
                {"configure": ".*", "write": ".*", "read": ".*"})  # fmt: skip
-    # the layout of roles/broker (tasks/objects.yml)
-    broker.api("PUT", f"exchanges/{qv}/{QUEUE_EXCHANGE}", {"type": "topic", "durable": True})
-    broker.api("PUT", f"exchanges/{qv}/{DLX}", {"type": "headers", "durable": True})
-    for q in QUEUES:
-        for name in (q, f"{q}.dlq"):
-            broker.api("PUT", f"queues/{qv}/{name}", {"durable": True})
-            broker.api("POST", f"bindings/{qv}/e/{QUEUE_EXCHANGE}/q/{name}",
-                       {"routing_key": name})  # fmt: skip
-        broker.api("POST", f"bindings/{qv}/e/{DLX}/q/{q}.dlq",
-                   {"routing_key": "", "arguments": {"x-match": "all-with-x",
-                                                     "x-first-death-queue": q}})  # fmt: skip
+    queues(broker, vhost, QUEUES)  # the layout of roles/broker (tasks/objects.yml)
     for u in users:
         broker.api("PUT", f"users/{u['user']}", {"password": u["password"], "tags": u["tags"]})
-    grant(broker, qv, users)
+    grant(broker, vhost, users)
     accounts = {
         r["name"]: Account(r["name"], f"{tag}-{r['name']}", f"pw-{tag}-{r['name']}-0123",
                            Grants(r))
@@ -282,7 +244,7 @@ def events_vhost(broker, table) -> Iterator[str]:
     """The same accounts on vhost ``/``, where the test broker's event exchange is (roles/broker
     puts it in the environment's vhost), with a queue of three consumers."""
     _vhost, accounts = table
-    rows = yaml.safe_load((ROOT / "inventories/common/bus.yml").read_text())["fedbus_accounts"]
+    rows = TABLE
     named = [{**r, "name": accounts[r["name"]].login, "password": accounts[r["name"]].password}
              for r in rows]  # fmt: skip
     users = bus_accounts.broker_users(named, PREFIX, "/", publish_for_all=FOR_ALL)
@@ -290,7 +252,7 @@ def events_vhost(broker, table) -> Iterator[str]:
     assert not existing & set(EVENT_QUEUES), "a queue of this test is in / already"
     for q in EVENT_QUEUES:
         broker.api("PUT", f"queues/%2F/{q}", {"durable": False, "auto_delete": False})
-    grant(broker, "%2F", users)
+    grant(broker, "/", users)
     yield "/"
     for q in EVENT_QUEUES:
         broker.api("DELETE", f"queues/%2F/{q}")

@@ -12,42 +12,24 @@ did take, so a relay resending them would deliver them there again.
 from __future__ import annotations
 
 import urllib.parse
-from pathlib import Path
 
 import pika
 import pytest
-import yaml
+from broker_layout import DEFAULTS, policies, queues
 from pika.exceptions import NackError
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULTS = yaml.safe_load((ROOT / "roles/broker/defaults/main.yml").read_text())
 TOPIC = "org.fedoraproject.local.git.receive"
 LIMIT = 3  # the role's broker_queue_max_length, shortened
 SENT = 10
 
 
 def setup(broker, vhost: str, overflow: str, match: str = "all-with-x") -> None:
+    policies(broker, vhost, max_length=LIMIT, overflow=overflow)
+    queues(broker, vhost, ["notifier", "mirror-tier1-m1"], dlx_match=match)
     qv = urllib.parse.quote(vhost, safe="")
-    dlx = DEFAULTS["broker_dead_letter_exchange"]
-    broker.api("PUT", f"exchanges/{qv}/{dlx}", {"type": "headers", "durable": True})
-    definition = {"dead-letter-exchange": dlx, "max-length": LIMIT, "overflow": overflow}
-    if DEFAULTS["broker_queue_expires_ms"]:
-        definition["expires"] = DEFAULTS["broker_queue_expires_ms"]
-    # the two policies of roles/broker/tasks/objects.yml
-    broker.api("PUT", f"policies/{qv}/fedbus-queues",
-               {"pattern": r"^(?!amq\.)(?!.*\.dlq$)", "apply-to": "queues", "priority": 0,
-                "definition": definition})  # fmt: skip
-    broker.api("PUT", f"policies/{qv}/fedbus-dead-letters",
-               {"pattern": r"\.dlq$", "apply-to": "queues", "priority": 1,
-                "definition": {"max-length": DEFAULTS["broker_dead_letter_queue_max_length"]}})
     for q in ("notifier", "mirror-tier1-m1"):
-        broker.api("PUT", f"queues/{qv}/{q}", {"durable": True})
-        broker.api("PUT", f"queues/{qv}/{q}.dlq", {"durable": True})
         broker.api("POST", f"bindings/{qv}/e/amq.topic/q/{q}", {"routing_key": TOPIC})
-        broker.api("POST", f"bindings/{qv}/e/{dlx}/q/{q}.dlq",
-                   {"routing_key": "", "arguments": {"x-match": match,
-                                                     "x-first-death-queue": q}})  # fmt: skip
 
 
 def publish_all(broker, vhost: str) -> tuple[int, list[str]]:
