@@ -42,17 +42,18 @@ def quoted(vhost: str) -> str:
 
 
 def policies(broker: Any, vhost: str, *, max_length: int | None = None,
-             overflow: str | None = None) -> None:  # fmt: skip
+             overflow: str | None = None, expires_ms: int | None = None) -> None:  # fmt: skip
     """The two policies of the role, with its defaults unless told otherwise (a test
-    shortens the length limit)."""
+    shortens the length limit or the expiry)."""
     qv = quoted(vhost)
     definition: dict[str, Any] = {
         "dead-letter-exchange": DLX,
         "max-length": max_length or DEFAULTS["broker_queue_max_length"],
         "overflow": overflow or DEFAULTS["broker_queue_overflow"],
     }
-    if DEFAULTS["broker_queue_expires_ms"]:
-        definition["expires"] = DEFAULTS["broker_queue_expires_ms"]
+    expires = DEFAULTS["broker_queue_expires_ms"] if expires_ms is None else expires_ms
+    if expires:
+        definition["expires"] = expires
     broker.api("PUT", f"policies/{qv}/fedbus-queues",
                {"pattern": r"^(?!amq\.)(?!.*\.dlq$)", "apply-to": "queues", "priority": 0,
                 "definition": definition})  # fmt: skip

@@ -11,6 +11,7 @@ did take, so a relay resending them would deliver them there again.
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 
 import pika
@@ -91,3 +92,24 @@ def test_x_match_all_sends_every_dead_letter_to_every_dlq(broker, vhost):
     setup(broker, vhost, "drop-head", match="all")
     publish_all(broker, vhost)
     assert len(drain(broker, vhost, "mirror-tier1-m1.dlq")) == SENT - LIMIT
+
+
+def test_a_stopped_consumer_keeps_its_queue_past_any_expiry(broker, vhost):
+    """The role's policy gives component queues no expiry; only temporary queues carry
+    their own (the canary's ``x-expires``).  Every expiry shortened to 1 s: the role's, if
+    it set one, and the canary's."""
+    policies(broker, vhost, expires_ms=1000 if DEFAULTS["broker_queue_expires_ms"] else 0)
+    queues(broker, vhost, ["notifier"])
+    qv = urllib.parse.quote(vhost, safe="")
+    broker.api("POST", f"bindings/{qv}/e/amq.topic/q/notifier", {"routing_key": TOPIC})
+    with pika.BlockingConnection(pika.URLParameters(broker.amqp_url(vhost))) as conn:
+        ch = conn.channel()
+        ch.queue_declare("fedbus.verify.canary", arguments={"x-expires": 1000})
+        ch.confirm_delivery()
+        for i in range(5):
+            ch.basic_publish("amq.topic", TOPIC, str(i).encode(),
+                             pika.BasicProperties(delivery_mode=2))  # fmt: skip
+    time.sleep(3)  # three times the expiry, no consumer on either queue
+    names = {q["name"] for q in broker.api("GET", f"queues/{qv}")}
+    assert "fedbus.verify.canary" not in names  # the temporary queue expired
+    assert [b for b, _ in drain(broker, vhost, "notifier")] == [str(i) for i in range(5)]
