@@ -19,6 +19,7 @@ consumer's own credentials are.
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -190,9 +191,12 @@ def peek(channel: Any, queue: str, limit: int = 20) -> tuple[int, list[DeadLette
         if method is None:
             break
         headers = dict(props.headers or {})
-        failed = headers.get("x-fedbus-failed-at") or ""
+        failed: Any = headers.get("x-fedbus-failed-at") or ""
         if not failed and isinstance(headers.get("x-death"), list) and headers["x-death"]:
-            failed = str(headers["x-death"][0].get("time") or "")
+            failed = headers["x-death"][0].get("time") or ""
+        if isinstance(failed, datetime.datetime):  # the broker's x-death time (UTC)
+            failed = failed.replace(tzinfo=failed.tzinfo or datetime.UTC)
+            failed = failed.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         out.append(
             DeadLetter(
                 props.message_id or "",
