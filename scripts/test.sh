@@ -4,7 +4,7 @@
 #
 #   scripts/test.sh                 # all layers: lint unit fuzz installed integration molecule
 #   scripts/test.sh lint unit       # only these layers
-#   FEDBUS_FUZZ_SECONDS=60 scripts/test.sh fuzz   (atheris seconds per target, default 25)
+#   FEDBUS_FUZZ_SECONDS=60 scripts/test.sh fuzz   (atheris seconds per target, default 10)
 #   FEDBUS_MOLECULE_SCENARIOS="broker" scripts/test.sh molecule   (default: molecule/ci-scenarios)
 #   FEDBUS_MOLECULE_SCENARIOS=all scripts/test.sh molecule
 set -euo pipefail
@@ -42,7 +42,7 @@ for layer in "${layers[@]}"; do
     fuzz)
       # Hypothesis (deterministic, bounded examples), then atheris for a bounded time per
       # target from the seeds in tests/fuzz/corpus/; a crash leaves its input in .cache/fuzz/.
-      step "fuzz: hypothesis properties, atheris (${FEDBUS_FUZZ_SECONDS:-25} s per target)"
+      step "fuzz: hypothesis properties, atheris (${FEDBUS_FUZZ_SECONDS:-10} s per target)"
       run_pytest tests/fuzz -q -p no:cacheprovider
       python tests/fuzz/run_atheris.py
       ;;

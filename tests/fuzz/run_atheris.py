@@ -5,7 +5,7 @@
 
 Each target starts from its committed seeds (``tests/fuzz/corpus/<target>/``) and the
 inputs earlier runs found (``.cache/fuzz/corpus/<target>/``), runs for
-``$FEDBUS_FUZZ_SECONDS`` (default 25) with ``-rss_limit_mb=1024`` and a fixed seed, and
+``$FEDBUS_FUZZ_SECONDS`` (default 10) with ``-rss_limit_mb=1024`` and a fixed seed, and
 logs to ``.cache/fuzz/<target>.log``.  A crash fails the run with one line naming the
 input atheris wrote (``.cache/fuzz/<target>-crash-…``).
 """
@@ -77,7 +77,7 @@ def main(argv: list[str]) -> int:
             f"fuzz: unknown target(s) {', '.join(unknown)} ({', '.join(TARGETS)})", file=sys.stderr
         )
         return 2
-    seconds = int(os.environ.get("FEDBUS_FUZZ_SECONDS", "25"))
+    seconds = int(os.environ.get("FEDBUS_FUZZ_SECONDS", "10"))
     OUT.mkdir(parents=True, exist_ok=True)
     ok = [run(t, seconds) for t in targets]
     return 0 if all(ok) else 1
