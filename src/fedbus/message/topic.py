@@ -70,14 +70,6 @@ def split_topic(topic: str) -> tuple[str, str, tuple[str, ...]]:
     return words[2], words[3], tuple(words[4:])
 
 
-def strip_prefix(topic: str) -> str:
-    """The topic without ``org.fedoraproject.<env>.`` (``bus.queue.created``)."""
-    words = topic.split(".")
-    if tuple(words[:2]) == PREFIX and len(words) > 3:
-        return ".".join(words[3:])
-    return topic
-
-
 def validate_pattern(pattern: str) -> str:
     """Return ``pattern`` if it is a valid binding key (words, ``*``, ``#``)."""
     if pattern == "":

@@ -94,9 +94,6 @@ class NotifierSettings:
     web: Mapping[str, Any] = field(default_factory=dict)
     source: Path | None = None
 
-    def queue_for(self, kind: str) -> str:
-        return QUEUES[kind]
-
 
 def _known(t: Mapping[str, Any], allowed: set[str], where: str) -> None:
     extra = sorted(set(t) - allowed)

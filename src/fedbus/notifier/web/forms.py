@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from fedbus.notifier.models import DELIVERY_MODES, DESTINATION_KINDS, RULE_KINDS, SEVERITIES
+from fedbus.notifier.models import DESTINATION_KINDS, RULE_KINDS, SEVERITIES
 
 
 class FlaskForm(_FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
@@ -65,17 +65,6 @@ class DestinationForm(FlaskForm):
     kind = SelectField("Type", choices=[(k, k) for k in DESTINATION_KINDS])
     address = StringField(
         "Address (email address or IRC nick)", validators=[DataRequired(), Length(max=254)]
-    )
-
-
-class VerifyForm(FlaskForm):
-    token = StringField("Verification token", validators=[DataRequired(), Length(max=128)])
-
-
-class DeliveryForm(FlaskForm):
-    delivery = SelectField("Delivery", choices=[(m, m) for m in DELIVERY_MODES])
-    digest_cap = IntegerField(
-        "Digest cap (items)", default=50, validators=[NumberRange(min=1, max=1000)]
     )
 
 
