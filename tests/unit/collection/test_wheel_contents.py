@@ -18,7 +18,7 @@ from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = "src/fedbus/"
 # What the controller's working tree may hold next to the package files (the test runs'
 # bytecode, editor files): roles/relay builds from that tree, the wheel must not carry it.

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 VAULT = ROOT / "inventories" / "local" / "group_vars" / "all" / "vault.yml"
 VAULT_ID = f"local@{ROOT / 'inventories' / 'local' / 'vault-password.txt'}"

@@ -14,7 +14,7 @@ import jinja2
 
 from fedbus.config import parse
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def render(path: str, **variables: object) -> str:

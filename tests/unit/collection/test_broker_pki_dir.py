@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TLS_TASKS = ROOT / "roles" / "broker" / "tasks" / "tls.yml"
 
 

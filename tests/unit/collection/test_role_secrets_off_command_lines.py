@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SECRET = re.compile(r"password|secret|_key\b|token", re.IGNORECASE)
 COMMANDS = {"ansible.builtin.command", "ansible.builtin.shell", "command", "shell",
             "ansible.builtin.raw", "raw"}  # fmt: skip
