@@ -26,12 +26,12 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import pika
 from _common import Vhost, api, machine, percentile, write
-from notifier_servers import SmtpServer, wait_for
-from notifier_stack import PREFIX, Stack, commit
+from support.notifier_servers import SmtpServer, wait_for
+from support.notifier_stack import PREFIX, Stack, commit
 
 USERS = 500
 CPU_PARTS = ("workers", "sender", "broker", "publisher + SMTP server")

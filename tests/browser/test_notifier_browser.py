@@ -28,13 +28,12 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
 sys.path.insert(0, str(ROOT / "molecule" / "_shared" / "testlib"))
 
 from bus_browser import chromium, shot, submit  # noqa: E402
 from bus_e2e import koji_build  # noqa: E402
-from notifier_servers import SmtpServer, free_port, wait_for  # noqa: E402
-from notifier_stack import PREFIX, Stack  # noqa: E402
+from support.notifier_servers import SmtpServer, free_port, wait_for  # noqa: E402
+from support.notifier_stack import PREFIX, Stack  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")

@@ -19,7 +19,8 @@ The dependency wheels are built once per change of the pins (``.cache/installed/
 the first run downloads them from PyPI, later runs need no network).
 
 :func:`tree_files`, :func:`export_tree` and :func:`build_wheel` are also used by
-``tests/unit/collection/test_wheel_contents.py``.  Standard library only: this runs under any Python.
+``tests/unit/collection/test_wheel_contents.py``.  Standard library only: this runs under any
+Python.
 """
 
 from __future__ import annotations

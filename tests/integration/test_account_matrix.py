@@ -20,9 +20,18 @@ from dataclasses import dataclass
 
 import pika
 import pytest
-from broker_layout import DLX, FOR_ALL, PREFIX, QUEUE_EXCHANGE, TABLE, bus_accounts, grant, queues
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import ChannelClosedByBroker
+from support.broker_layout import (
+    DLX,
+    FOR_ALL,
+    PREFIX,
+    QUEUE_EXCHANGE,
+    TABLE,
+    bus_accounts,
+    grant,
+    queues,
+)
 
 pytestmark = pytest.mark.integration
 EVENTS = "amq.rabbitmq.event"

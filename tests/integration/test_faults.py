@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pika
-import private_rabbitmq
 import pytest
+from support import private_rabbitmq
 
 from fedbus.consumer import Consumer, Deduplicator
 from fedbus.message.envelope import new_message

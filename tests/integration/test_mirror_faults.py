@@ -9,9 +9,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import private_rabbitmq
 import pytest
 import test_mirror
+from support import private_rabbitmq
 from test_mirror import Net, Recorder, digest, wait_for, write
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -29,14 +29,14 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
-from notifier_servers import Postgres, free_port, wait_for
-from notifier_stack import Stack
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
+from support.notifier_servers import Postgres, free_port, wait_for
+from support.notifier_stack import Stack
 
 from fedbus.notifier.web.openapi import document
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from notifier_servers import IrcListener, IrcServer, SmtpServer, wait_for
-from notifier_stack import PREFIX, Stack, commit, pkgdb_owner
+from support.notifier_servers import IrcListener, IrcServer, SmtpServer, wait_for
+from support.notifier_stack import PREFIX, Stack, commit, pkgdb_owner
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

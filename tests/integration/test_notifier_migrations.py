@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from notifier_servers import Postgres
 from sqlalchemy import inspect
+from support.notifier_servers import Postgres
 
 from fedbus.notifier.migrate import current, downgrade, head, upgrade
 from fedbus.notifier.models import Base

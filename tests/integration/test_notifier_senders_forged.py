@@ -14,8 +14,8 @@ from typing import Any
 
 import pika
 import pytest
-from notifier_servers import IrcListener, IrcServer, Postgres, SmtpServer, wait_for
-from notifier_stack import Stack
+from support.notifier_servers import IrcListener, IrcServer, Postgres, SmtpServer, wait_for
+from support.notifier_stack import Stack
 
 from fedbus.notifier.jobs import Job
 from fedbus.notifier.migrate import upgrade

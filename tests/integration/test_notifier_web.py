@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notifier_servers import free_port, wait_for
-from notifier_stack import Stack
+from support.notifier_servers import free_port, wait_for
+from support.notifier_stack import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

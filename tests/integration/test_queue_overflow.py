@@ -16,8 +16,8 @@ import urllib.parse
 
 import pika
 import pytest
-from broker_layout import DEFAULTS, policies, queues
 from pika.exceptions import NackError
+from support.broker_layout import DEFAULTS, policies, queues
 
 pytestmark = pytest.mark.integration
 TOPIC = "org.fedoraproject.local.git.receive"

@@ -33,10 +33,10 @@ from pathlib import Path
 
 import pika
 import pytest
-from broker_layout import ROOT, Accounts, policies, queues
 from koji_fedoramessaging_messages.build import BuildStateChangeV1
-from notifier_servers import SmtpServer, free_port, wait_for
-from notifier_stack import PREFIX, Stack
+from support.broker_layout import ROOT, Accounts, policies, queues
+from support.notifier_servers import SmtpServer, free_port, wait_for
+from support.notifier_stack import PREFIX, Stack
 
 from fedbus.relay import Spool, publish
 

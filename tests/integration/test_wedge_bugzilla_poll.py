@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 
 import bugzilla
 import pytest
-from wedge_lab import bind_queue, drain, relay_all
+from support.wedge_lab import bind_queue, drain, relay_all
 
 from fedbus.wedges.base import Target
 from fedbus.wedges.bugzilla_poll import Poller

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from wedge_lab import bind_queue, drain, relay_all, spooled
+from support.wedge_lab import bind_queue, drain, relay_all, spooled
 
 pytestmark = pytest.mark.integration
 FEDBUS = Path(sys.executable).with_name("fedbus")

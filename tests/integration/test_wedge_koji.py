@@ -18,7 +18,7 @@ import koji
 import koji.plugin
 import pytest
 from koji.context import context
-from wedge_lab import bind_queue, drain, relay_all, spooled
+from support.wedge_lab import bind_queue, drain, relay_all, spooled
 
 from fedbus.wedges import koji_plugin
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from wedge_lab import bind_queue, drain, relay_all, spooled
+from support.wedge_lab import bind_queue, drain, relay_all, spooled
 
 from fedbus.wedges.base import Target
 from fedbus.wedges.netapp import Watcher, lag_seconds

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from wedge_lab import bind_queue, drain, relay_all, spooled
+from support.wedge_lab import bind_queue, drain, relay_all, spooled
 
 from fedbus.wedges.base import Target
 from fedbus.wedges.bugzilla import Policy

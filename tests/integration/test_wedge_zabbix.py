@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from wedge_lab import bind_queue, drain, relay_all, spooled
+from support.wedge_lab import bind_queue, drain, relay_all, spooled
 
 from fedbus.wedges.zabbix import PARAMS
 
