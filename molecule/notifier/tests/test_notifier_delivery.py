@@ -15,8 +15,8 @@ import pytest
 from bus_e2e import Irc, api, koji_build, publish_direct, wait
 from bus_testlib import container_ip
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "integration"))
-from notifier_stack import commit
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
+from support.notifier_stack import commit
 
 testinfra_hosts = ["notifier-server"]
 
