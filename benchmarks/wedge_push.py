@@ -48,7 +48,7 @@ def pushes(root: Path, hook: str | None, count: int) -> list[float]:
 
 
 def in_process(root: Path, count: int) -> tuple[float, float]:
-    from fedbus.wedges.base import Target, publish_all
+    from fedbus.wedges.base import Sink, publish_all
     from fedbus.wedges.git_hook import RefUpdate, Repo, messages
 
     bare = root / "r.git"
@@ -56,7 +56,7 @@ def in_process(root: Path, count: int) -> tuple[float, float]:
                           text=True, check=True).stdout.strip()
     first = subprocess.run(["git", "rev-list", "--max-parents=0", "main"], cwd=bare,
                            capture_output=True, text=True, check=True).stdout.strip()
-    target = Target(spool_dir=root / "spool2")
+    target = Sink(spool_dir=root / "spool2")
     build_t, spool_t = [], []
     for _ in range(count):
         t0 = time.perf_counter()

@@ -7,7 +7,7 @@ import atheris
 with atheris.instrument_imports(include=["fedbus"]):
     from fedbus.errors import ValidationError
     from fedbus.wedges import netapp
-    from fedbus.wedges.base import Target
+    from fedbus.wedges.base import Sink
 
 from atheris_lib import SPOOL, main
 
@@ -20,7 +20,7 @@ def one_input(data: bytes) -> None:
     if not isinstance(records, list):
         return
     netapp.lag_seconds(records[0] if records else None)
-    w = netapp.Watcher("http://filer.invalid", "filer", Target(spool_dir=SPOOL))
+    w = netapp.Watcher("http://filer.invalid", "filer", Sink(spool_dir=SPOOL))
     for rec in records:
         if not isinstance(rec, dict):
             continue

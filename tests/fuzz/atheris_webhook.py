@@ -8,14 +8,14 @@ import socket
 import atheris
 
 with atheris.instrument_imports(include=["fedbus"]):
-    from fedbus.wedges.base import Target
+    from fedbus.wedges.base import Sink
     from fedbus.wedges.webhook import Handler, WebhookServer
 
 from atheris_lib import SPOOL, main
 from fuzzlib import snapshot
 
 TOKENS = {"pkgdb": "token-pkgdb-0123456789", "bodhi": "token-bodhi-0123456789"}
-SERVER = WebhookServer(("127.0.0.1", 0), TOKENS, Target(spool_dir=SPOOL))
+SERVER = WebhookServer(("127.0.0.1", 0), TOKENS, Sink(spool_dir=SPOOL))
 STATUS = re.compile(rb"^HTTP/1\.[01] (\d{3}) ")
 
 

@@ -5,11 +5,11 @@ import atheris
 with atheris.instrument_imports(include=["fedbus"]):
     from fedbus.errors import ValidationError
     from fedbus.wedges import zabbix
-    from fedbus.wedges.base import Target
+    from fedbus.wedges.base import Sink
 
 from atheris_lib import SPOOL, main
 
-TARGET = Target(spool_dir=SPOOL)
+TARGET = Sink(spool_dir=SPOOL)
 
 
 def one_input(data: bytes) -> None:

@@ -11,13 +11,13 @@ from fuzzlib import logged, snapshot
 from fedbus.errors import ValidationError
 from fedbus.mirror import paths, rsync
 from fedbus.wedges import pungi, zabbix
-from fedbus.wedges.base import Target
+from fedbus.wedges.base import Sink
 
 DEEP = "[" * 100_000  # json.loads: RecursionError, not ValueError
 
 
-def target(tmp_path: Path) -> Target:
-    return Target(spool_dir=tmp_path / "spool")
+def target(tmp_path: Path) -> Sink:
+    return Sink(spool_dir=tmp_path / "spool")
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from fedbus.errors import ValidationError
 from fedbus.wedges import git_hook
-from fedbus.wedges.base import Target
+from fedbus.wedges.base import Sink
 
 ENV = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
 
@@ -124,7 +124,7 @@ def test_post_receive_spools_each_new_commit_or_nothing(
     }
     new = git(path, "commit-tree", tree, "-p", root, stdin=message.encode() or b"x", env=env)
     with tempfile.TemporaryDirectory() as tmp:
-        target = Target(spool_dir=Path(tmp) / "spool")
+        target = Sink(spool_dir=Path(tmp) / "spool")
         with logged() as lines:
             code, done = git_hook.post_receive(
                 f"{git_hook.ZERO} {new} refs/heads/{branch}\n", str(path), target

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from fedbus.errors import ValidationError
 from fedbus.wedges import pungi
-from fedbus.wedges.base import Target
+from fedbus.wedges.base import Sink
 
 COMPOSE: dict[str, Any] = {  # what pungi.notifier.PungiNotifier._update_args adds
     "compose_id": "Fedora-Rawhide-20261130.n.0",
@@ -92,7 +92,7 @@ def notifications(draw: st.DrawFn) -> tuple[str, str]:
 def test_message_is_a_message_or_a_validation_error(case: tuple[str, str]) -> None:
     action, stdin = case
     with tempfile.TemporaryDirectory() as tmp:
-        target = Target(spool_dir=Path(tmp) / "spool")
+        target = Sink(spool_dir=Path(tmp) / "spool")
         try:
             enc = pungi.message(target, action, stdin)
         except ValidationError as exc:
@@ -107,7 +107,7 @@ def test_message_is_a_message_or_a_validation_error(case: tuple[str, str]) -> No
 def test_notify_spools_one_message_or_nothing(case: tuple[str, str]) -> None:
     action, stdin = case
     with tempfile.TemporaryDirectory() as tmp:
-        target = Target(spool_dir=Path(tmp) / "spool")
+        target = Sink(spool_dir=Path(tmp) / "spool")
         before = snapshot(target.spool_dir)
         with logged() as lines:
             code = pungi.notify([action], stdin, target)

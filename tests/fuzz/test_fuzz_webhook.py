@@ -21,7 +21,7 @@ from fuzzlib import examples, json_values, mutated_json, snapshot
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fedbus.wedges.base import Target
+from fedbus.wedges.base import Sink
 from fedbus.wedges.webhook import WebhookServer
 
 TOKENS = {"bodhi": "token-bodhi-0123456789", "pkgdb": "token-pkgdb-0123456789"}
@@ -35,7 +35,7 @@ STATUS = re.compile(rb"^HTTP/1\.[01] (\d{3}) [^\r\n]*\r\n")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     spool = tmp_path_factory.mktemp("webhook") / "spool"
-    srv = WebhookServer(("127.0.0.1", 0), TOKENS, Target(spool_dir=spool))
+    srv = WebhookServer(("127.0.0.1", 0), TOKENS, Sink(spool_dir=spool))
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv.server_address[1], spool

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from fedbus.errors import ValidationError
 from fedbus.message.schemas import zabbix as z
 from fedbus.wedges import zabbix
-from fedbus.wedges.base import Target
+from fedbus.wedges.base import Sink
 
 MACROS = ["{EVENT.ID}", "{EVENT.RECOVERY.TIME}", "*UNKNOWN*", "*{HOST.NAME}*", "{$FEDBUS.URL}"]
 TAGS = [{"tag": "service", "value": "koji"}, {"tag": "scope", "value": "availability"}]
@@ -78,7 +78,7 @@ def parameter_lists(draw: st.DrawFn) -> list[str]:
     ["event_id=1", "host=h", "trigger=t", "severity=High", "event_value=1", "tags=" + "[" * 5000]
 )
 def test_message_is_a_message_or_a_validation_error(argv: list[str]) -> None:
-    target = Target(spool_dir=Path("/nonexistent/spool"))
+    target = Sink(spool_dir=Path("/nonexistent/spool"))
     try:
         enc = zabbix.message(target, argv)
     except ValidationError as exc:
@@ -91,7 +91,7 @@ def test_message_is_a_message_or_a_validation_error(argv: list[str]) -> None:
 @given(parameter_lists())
 def test_alert_spools_one_message_or_nothing(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        target = Target(spool_dir=Path(tmp) / "spool")
+        target = Sink(spool_dir=Path(tmp) / "spool")
         with logged() as lines:
             code = zabbix.alert(argv, target)
         assert_one_line_each(lines)

@@ -15,7 +15,7 @@ import bugzilla
 import pytest
 from support.wedge_lab import bind_queue, drain, relay_all
 
-from fedbus.wedges.base import Target
+from fedbus.wedges.base import Sink
 from fedbus.wedges.bugzilla_poll import Poller
 
 pytestmark = pytest.mark.integration
@@ -94,7 +94,7 @@ def test_poll_publishes_new_bug_and_comment(broker, vhost, standin, tmp_path):
     queue = bind_queue(url, "org.fedoraproject.local.bugzilla.#")
     base = f"http://127.0.0.1:{standin.server_address[1]}"
     bz = bugzilla.Bugzilla(f"{base}/rest", force_rest=True, use_creds=False)
-    poller = Poller(bz, ["Fedora"], Target(spool_dir=spool), "https://bugzilla.example.org",
+    poller = Poller(bz, ["Fedora"], Sink(spool_dir=spool), "https://bugzilla.example.org",
                     since=SINCE, users={"carol@example.org": "carol", "bob@example.org": "bob"})
     assert poller.poll_once() == 2
     query = standin.queries[0]  # type: ignore[attr-defined]
@@ -120,7 +120,7 @@ def test_a_failed_poll_is_one_line_and_keeps_its_place(standin, tmp_path, caplog
     bz = bugzilla.Bugzilla(f"{base}/rest", force_rest=True, use_creds=False)
     standin.shutdown()
     standin.server_close()  # Bugzilla goes away
-    poller = Poller(bz, ["Fedora"], Target(spool_dir=tmp_path / "spool"), "https://b",
+    poller = Poller(bz, ["Fedora"], Sink(spool_dir=tmp_path / "spool"), "https://b",
                     since=SINCE)
     assert poller.poll_once() == 0
     assert "bugzilla: poll failed:" in caplog.text and poller.since == SINCE

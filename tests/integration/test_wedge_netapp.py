@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from support.wedge_lab import bind_queue, drain, relay_all, spooled
 
-from fedbus.wedges.base import Target
+from fedbus.wedges.base import Sink
 from fedbus.wedges.netapp import Watcher, lag_seconds
 
 pytestmark = pytest.mark.integration
@@ -96,7 +96,7 @@ def ontap() -> Iterator[Ontap]:
 
 def watcher(ontap: Ontap, spool: Path, password: str = PASSWORD) -> Watcher:
     return Watcher(f"http://127.0.0.1:{ontap.server_address[1]}", "ntap-c01.example.org",
-                   Target(spool_dir=spool), auth=(USER, password), max_lag=1800,
+                   Sink(spool_dir=spool), auth=(USER, password), max_lag=1800,
                    volumes={"svm-mirror:fedora_pub_mirror": "fedora-pub"})
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from support.wedge_lab import bind_queue, drain, relay_all, spooled
 
-from fedbus.wedges.base import Target
+from fedbus.wedges.base import Sink
 from fedbus.wedges.bugzilla import Policy
 from fedbus.wedges.hooks import Outbox
 from fedbus.wedges.webhook import WebhookServer
@@ -59,7 +59,7 @@ BUGZILLA: dict[str, Any] = {  # Bugzilla webhook payload (bug created)
 def endpoint(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     spool = tmp_path / "spool"
     users = {"alice@example.org": "alice", "bob@example.org": "bob"}
-    server = WebhookServer(("127.0.0.1", 0), TOKENS, Target(spool_dir=spool),
+    server = WebhookServer(("127.0.0.1", 0), TOKENS, Sink(spool_dir=spool),
                            bugzilla=Policy(users=users))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -188,7 +188,7 @@ def test_python_hook_publishes_after_commit_only(broker, vhost, tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'pkgdb.sqlite'}")
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE package (name TEXT PRIMARY KEY, owner TEXT)"))
-    outbox = Outbox("pkgdb", Target(spool_dir=spool))
+    outbox = Outbox("pkgdb", Sink(spool_dir=spool))
     outbox.attach_sqlalchemy(Session)
     new = {"package": "python-fedbus", "namespace": "rpms", "agent": "alice", "owner": "alice"}
 
@@ -209,7 +209,7 @@ def test_python_hook_publishes_after_commit_only(broker, vhost, tmp_path):
     assert not outbox.add("pkgdb.package.new", {"package": "x"})
     assert not outbox.add("bodhi.update.comment", {})  # not pkgdb's topic
 
-    fas = Outbox("fas", Target(spool_dir=spool))
+    fas = Outbox("fas", Sink(spool_dir=spool))
     with pytest.raises(RuntimeError), fas.transaction():
         fas.add("fas.user.create", {"msg": {"agent": "eve", "user": "eve"}})
         raise RuntimeError("the application failed")

@@ -89,7 +89,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fedbus.wedges.base import Target, setup_script_logging
+    from fedbus.wedges.base import Sink, setup_script_logging
 
     name = f"fedbus-{args.wedge}"
     if args.wedge != "webhook":
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("fedora_messaging").setLevel(logging.WARNING)
     try:
         config = getattr(args, "wedge_config", None) or getattr(args, "config", None)
-        target = Target.load(config, args.spool)
+        target = Sink.load(config, args.spool)
     except ConfigError as exc:
         logging.getLogger(name).error("fedbus: %s", exc)
         return 1

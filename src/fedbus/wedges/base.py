@@ -31,8 +31,8 @@ CONFIG_ENV = "FEDBUS_CONFIG"
 
 
 @dataclass(frozen=True)
-class Target:
-    """Where a wedge publishes: the topic prefix and the local spool."""
+class Sink:
+    """Where a wedge publishes (its sink): the topic prefix and the local spool."""
 
     topic_prefix: str = "org.fedoraproject.local"
     spool_dir: Path = Path("/var/spool/fedbus/relay")
@@ -42,7 +42,7 @@ class Target:
 
     @classmethod
     def load(cls, config: str | os.PathLike[str] | None = None,
-             spool_dir: str | os.PathLike[str] | None = None) -> Target:
+             spool_dir: str | os.PathLike[str] | None = None) -> Sink:
         """From fedbus.toml (``-c``/``$FEDBUS_CONFIG``/``/etc/fedbus/fedbus.toml``; defaults
         when absent); ``spool_dir`` or ``$FEDBUS_SPOOL`` override the spool."""
         from fedbus import config as fconfig
@@ -56,7 +56,7 @@ class Target:
         return f"{self.topic_prefix}.{suffix}"
 
 
-def build(target: Target, schema: type[fm.Message], body: Mapping[str, Any],
+def build(target: Sink, schema: type[fm.Message], body: Mapping[str, Any],
           suffix: str | None = None, severity: int | None = None) -> Encoded:
     """A validated, encoded message of ``schema`` on ``<prefix>.<suffix>`` (default suffix:
     the schema's own ``topic``).  Raises :class:`ValidationError` with one line."""
@@ -80,7 +80,7 @@ def build(target: Target, schema: type[fm.Message], body: Mapping[str, Any],
     return Encoded(topic, message._encoded_body, AmqpProperties.from_amqp(message._properties))
 
 
-def publish_all(target: Target, messages: Iterable[Encoded]) -> int:
+def publish_all(target: Sink, messages: Iterable[Encoded]) -> int:
     """Spool ``messages``; returns how many were taken.  Never raises: a failure (spool
     unwritable or full) is logged as one line per message."""
     from fedbus.relay.api import publish

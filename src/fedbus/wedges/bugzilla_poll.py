@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fedbus.message.envelope import Encoded
-from fedbus.wedges.base import Target, one_line, publish_all
+from fedbus.wedges.base import Sink, one_line, publish_all
 from fedbus.wedges.bugzilla import Dropped, Policy, from_webhook
 from fedbus.wedges.hooks import Outbox
 
@@ -75,7 +75,7 @@ class Poller:
 
     bz: Any
     products: list[str]
-    target: Target
+    target: Sink
     weburl: str
     since: datetime = field(default_factory=lambda: datetime.now(UTC))
     users: dict[str, str] = field(default_factory=dict)

@@ -31,7 +31,7 @@ from fedora_messaging_git_hook_messages.commit import CommitV1
 
 from fedbus.errors import ValidationError
 from fedbus.message.envelope import Encoded
-from fedbus.wedges.base import Target, build
+from fedbus.wedges.base import Sink, build
 
 log = logging.getLogger("fedbus.wedges.git")
 ZERO = "0" * 40
@@ -178,7 +178,7 @@ def _max_patch(text: str | None) -> int:
     return int(text)
 
 
-def messages(target: Target, repo: Repo, updates: list[RefUpdate]) -> Iterable[Encoded]:
+def messages(target: Sink, repo: Repo, updates: list[RefUpdate]) -> Iterable[Encoded]:
     name = repo.git_dir.name.removesuffix(".git")
     repo_name = repo.config("fedbus.repo", name) or name
     namespace = repo.config("fedbus.namespace", repo.git_dir.parent.name)
@@ -201,7 +201,7 @@ def messages(target: Target, repo: Repo, updates: list[RefUpdate]) -> Iterable[E
         yield build(target, CommitV1, {"agent": agent, "commit": commit})
 
 
-def post_receive(stdin_text: str, git_dir: str, target: Target) -> tuple[int, int]:
+def post_receive(stdin_text: str, git_dir: str, target: Sink) -> tuple[int, int]:
     """Spool one message per new commit; returns (exit code, messages spooled)."""
     from fedbus.wedges.base import one_line, publish_all
 

@@ -33,7 +33,7 @@ from fedora_messaging import message as fm
 from fedbus.errors import ValidationError
 from fedbus.message.envelope import Encoded, _registered
 from fedbus.message.topic import topic_matches
-from fedbus.wedges.base import Target, build, one_line, publish_all
+from fedbus.wedges.base import Sink, build, one_line, publish_all
 
 log = logging.getLogger("fedbus.wedges.hooks")
 
@@ -67,9 +67,9 @@ def schema_for(suffix: str, schema: str | None = None) -> type[fm.Message]:
 class Outbox:
     """Messages of one service waiting for the application's commit (one per thread)."""
 
-    def __init__(self, service: str, target: Target | None = None) -> None:
+    def __init__(self, service: str, target: Sink | None = None) -> None:
         self.service = service
-        self.target = target or Target.load()
+        self.target = target or Sink.load()
         self._local = threading.local()
 
     @property

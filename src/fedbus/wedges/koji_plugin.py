@@ -40,7 +40,7 @@ from koji_fedoramessaging_messages import repo as krepo
 from koji_fedoramessaging_messages import tag as ktag
 from koji_fedoramessaging_messages import task as ktask
 
-from fedbus.wedges.base import Target, build, one_line, publish_all
+from fedbus.wedges.base import Sink, build, one_line, publish_all
 
 log = logging.getLogger("koji.plugin.fedbus")
 CONF_ENV = "FEDBUS_KOJI_CONF"
@@ -64,8 +64,8 @@ def settings() -> dict[str, str]:
 
 
 @cache
-def target() -> Target:
-    return Target.load(settings()["config"] or None)
+def target() -> Sink:
+    return Sink.load(settings()["config"] or None)
 
 
 def _queue() -> list[tuple[type[fm.Message], dict[str, Any]]]:

@@ -27,7 +27,7 @@ import requests
 
 from fedbus.message.envelope import Encoded
 from fedbus.message.schemas import netapp as n
-from fedbus.wedges.base import Target, build, one_line, publish_all
+from fedbus.wedges.base import Sink, build, one_line, publish_all
 
 log = logging.getLogger("fedbus.wedges.netapp")
 RESOURCE = "/api/snapmirror/relationships"
@@ -68,7 +68,7 @@ class Watcher:
 
     url: str
     host: str
-    target: Target
+    target: Sink
     auth: tuple[str, str] | None = None
     max_lag: float = 3600.0
     verify: bool | str = True

@@ -19,7 +19,7 @@ from fedora_messaging import message as fm
 from fedbus.errors import ValidationError
 from fedbus.message.envelope import Encoded, loads_json
 from fedbus.message.schemas import compose as c
-from fedbus.wedges.base import Target, build, one_line, publish_all
+from fedbus.wedges.base import Sink, build, one_line, publish_all
 
 log = logging.getLogger("fedbus.wedges.pungi")
 
@@ -35,7 +35,7 @@ ACTIONS: dict[str, tuple[str, type[fm.Message]]] = {
 _ACTION = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
-def message(target: Target, action: str, stdin_text: str) -> Encoded:
+def message(target: Sink, action: str, stdin_text: str) -> Encoded:
     """The message for one notification; ValidationError (one line) on bad input."""
     if not _ACTION.fullmatch(action or ""):
         raise ValidationError(f"action {action!r}: expected a Pungi action like status-change")
@@ -53,7 +53,7 @@ def message(target: Target, action: str, stdin_text: str) -> Encoded:
     return build(target, schema, body, suffix=suffix)
 
 
-def notify(argv: list[str], stdin_text: str, target: Target) -> int:
+def notify(argv: list[str], stdin_text: str, target: Sink) -> int:
     """Pungi's contract: argv = [action]; returns the exit code."""
     if len(argv) != 1:
         log.error("fedbus: usage: pungi-notify ACTION < JSON (got %d arguments)", len(argv))

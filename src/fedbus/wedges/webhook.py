@@ -39,7 +39,7 @@ from typing import Any
 
 from fedbus.errors import ConfigError, ValidationError
 from fedbus.message.envelope import Encoded, loads_json
-from fedbus.wedges.base import Target, one_line, publish_all
+from fedbus.wedges.base import Sink, one_line, publish_all
 from fedbus.wedges.bugzilla import Dropped, Policy
 from fedbus.wedges.hooks import Outbox
 
@@ -90,7 +90,7 @@ class WebhookServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], tokens: Mapping[str, str],
-                 target: Target, *, bugzilla: Policy | None = None,
+                 target: Sink, *, bugzilla: Policy | None = None,
                  request_timeout: float = REQUEST_TIMEOUT,
                  max_connections: int = MAX_CONNECTIONS) -> None:
         if not request_timeout > 0:

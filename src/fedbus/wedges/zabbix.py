@@ -30,7 +30,7 @@ from fedbus.errors import ValidationError
 from fedbus.message.envelope import Encoded, loads_json
 from fedbus.message.schemas import zabbix as z
 from fedbus.message.schemas.base import FedbusMessage
-from fedbus.wedges.base import Target, build, one_line, publish_all
+from fedbus.wedges.base import Sink, build, one_line, publish_all
 
 log = logging.getLogger("fedbus.wedges.zabbix")
 PARAMS = (
@@ -85,7 +85,7 @@ def _tags(text: str | None) -> dict[str, str]:
     return {str(i.get("tag")): str(i.get("value", "")) for i in items if isinstance(i, dict)}
 
 
-def message(target: Target, argv: list[str]) -> Encoded:
+def message(target: Sink, argv: list[str]) -> Encoded:
     p = parse_params(argv)
     for key in ("event_id", "host", "trigger", "severity", "event_value"):
         if key not in p:
@@ -130,7 +130,7 @@ def message(target: Target, argv: list[str]) -> Encoded:
     return build(target, schema, body, suffix=suffix)
 
 
-def alert(argv: list[str], target: Target) -> int:
+def alert(argv: list[str], target: Sink) -> int:
     try:
         enc = message(target, argv)
     except ValidationError as exc:

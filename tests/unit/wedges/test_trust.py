@@ -15,13 +15,13 @@ import pytest
 
 from fedbus.errors import ConfigError, ValidationError
 from fedbus.message.envelope import loads_json
-from fedbus.wedges.base import Target
+from fedbus.wedges.base import Sink
 from fedbus.wedges.bugzilla import Dropped, Policy, check_users, from_webhook
 from fedbus.wedges.bugzilla_poll import Poller
 from fedbus.wedges.hooks import Outbox, schema_for
 from fedbus.wedges.webhook import WebhookServer
 
-T = Target(topic_prefix="org.fedoraproject.stg")
+T = Sink(topic_prefix="org.fedoraproject.stg")
 USERS = {"alice@example.org": "alice", "bob@example.org": "bob"}
 
 
@@ -103,7 +103,7 @@ def test_poller_publishes_nothing_private(tmp_path: Path, raw: dict[str, Any],
     comments = [{"id": 1, "text": "secret", "creation_time": "2030-01-01T00:00:00Z",
                  "creator": "alice@example.org", "is_private": comment_private}]
     from datetime import UTC, datetime
-    poller = Poller(FakeBz(raw, comments), ["Fedora"], Target(spool_dir=tmp_path / "s"),
+    poller = Poller(FakeBz(raw, comments), ["Fedora"], Sink(spool_dir=tmp_path / "s"),
                     "https://bz", since=datetime(2025, 1, 1, tzinfo=UTC), users=USERS)
     assert poller.poll_once() == 0
 
@@ -135,7 +135,7 @@ GOOD = {"topic": "pkgdb.package.new",
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[WebhookServer, Path]]:
     spool = tmp_path / "spool"
-    srv = WebhookServer(("127.0.0.1", 0), TOKENS, Target(spool_dir=spool),
+    srv = WebhookServer(("127.0.0.1", 0), TOKENS, Sink(spool_dir=spool),
                         request_timeout=1.0, max_connections=4)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()

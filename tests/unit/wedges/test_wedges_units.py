@@ -10,12 +10,12 @@ from fedora_messaging_git_hook_messages.commit import CommitV1
 from fedbus.errors import ValidationError
 from fedbus.message.schemas import compose
 from fedbus.wedges import pungi, zabbix
-from fedbus.wedges.base import Target, build
+from fedbus.wedges.base import Sink, build
 from fedbus.wedges.bugzilla import from_webhook
 from fedbus.wedges.git_hook import ZERO, parse_updates
 from fedbus.wedges.hooks import schema_for
 
-T = Target(topic_prefix="org.fedoraproject.stg")
+T = Sink(topic_prefix="org.fedoraproject.stg")
 
 
 def test_parse_updates():
