@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 import ssl
 import urllib.error
@@ -15,9 +16,10 @@ import pika.exceptions
 import pytest
 from bus_testlib import container_ip
 
-testinfra_hosts = ["broker-rabbitmq"]
-
-BROKER = "broker-rabbitmq"
+# The broker scenario's container, or a node of the cluster scenario, whose verifier runs
+# these checks too (FEDBUS_BROKER_NODE in molecule/cluster/molecule.yml).
+BROKER = os.environ.get("FEDBUS_BROKER_NODE", "broker-rabbitmq")
+testinfra_hosts = [BROKER]
 VHOST = "local"
 PREFIX = "org.fedoraproject.local"
 

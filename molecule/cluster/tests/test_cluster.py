@@ -161,3 +161,73 @@ def test_rolling_restart_loses_nothing(clients):
     assert rollout.returncode == 0, output[-3000:]
     assert n > 0 and sent
     wait_received(consumer, sent)
+
+
+OVERFLOW_TOPIC = "org.fedoraproject.local.buildsys.overflow.probe"
+LIMIT = 5
+
+
+def test_full_quorum_queue_with_a_node_down_affects_only_its_consumer(host, secrets):
+    """Two quorum queues take the same topic, as the notifier's and a mirror's do; the
+    "notifier" one is full (limit shortened to LIMIT; the role's policy gives drop-head and
+    the dead-letter exchange) and a node is down.  Every publish is confirmed, the other
+    queue gets each message once, the full one keeps its newest and its .dlq the rest."""
+    admin_pw = secrets["vault_broker_admin_password"]
+    conn = pika.BlockingConnection(pika.URLParameters(url(NODES[1], "fedbus-admin", admin_pw)))
+    ch = conn.channel()
+    quorum = {"x-queue-type": "quorum"}
+    for q in ("overflow-notifier", "overflow-mirror"):
+        ch.queue_declare(q, durable=True, arguments={**quorum, "x-max-length": LIMIT}
+                         if q == "overflow-notifier" else quorum)  # fmt: skip
+        ch.queue_declare(f"{q}.dlq", durable=True, arguments=quorum)
+        ch.queue_bind(q, "amq.topic", routing_key=OVERFLOW_TOPIC)
+        ch.queue_bind(f"{q}.dlq", "fedbus.dlx", arguments={
+            "x-match": "all-with-x", "x-first-death-queue": q})  # fmt: skip
+        ch.queue_purge(q)
+        ch.queue_purge(f"{q}.dlq")
+    conn.close()
+    koji_pw = secrets["vault_fedbus_account_passwords"]["koji"]
+    assert host.run("systemctl stop rabbitmq-server").rc == 0
+    try:
+        publisher = SyncPublisher([url(n, "koji", koji_pw) for n in NODES])
+        batch = [encode(new_message(OVERFLOW_TOPIC, {"n": i}, schema="base.message"))
+                 for i in range(10 * LIMIT)]  # fmt: skip
+        results = publisher.publish_many(batch)
+        publisher.close()
+        assert results == [None] * len(batch)  # every one confirmed: no nack, no resend
+        sent = [e.properties.message_id for e in batch]
+
+        def drained(queue: str) -> list[tuple[str, str]]:
+            out = []
+            c = pika.BlockingConnection(pika.URLParameters(url(NODES[2], "fedbus-admin",
+                                                               admin_pw)))  # fmt: skip
+            channel = c.channel()
+            while True:
+                method, props, _ = channel.basic_get(queue, auto_ack=True)
+                if method is None:
+                    break
+                deaths = (props.headers or {}).get("x-death") or [{}]
+                out.append((props.message_id, deaths[0].get("reason", "")))
+            c.close()
+            return out
+
+        def ready(queue: str) -> int:
+            c = pika.BlockingConnection(pika.URLParameters(url(NODES[2], "fedbus-admin",
+                                                               admin_pw)))  # fmt: skip
+            count = c.channel().queue_declare(queue, passive=True).method.message_count
+            c.close()
+            return int(count)
+
+        deadline = time.monotonic() + 30  # quorum dead-lettering is asynchronous
+        while ready("overflow-notifier.dlq") < 10 * LIMIT - LIMIT:
+            assert time.monotonic() < deadline, f"{ready('overflow-notifier.dlq')} dead letters"
+            time.sleep(0.5)
+        assert [i for i, _ in drained("overflow-mirror")] == sent
+        assert [i for i, _ in drained("overflow-notifier")] == sent[-LIMIT:]
+        dead = drained("overflow-notifier.dlq")
+        assert [i for i, _ in dead] == sent[:-LIMIT]
+        assert {r for _, r in dead} == {"maxlen"}
+        assert drained("overflow-mirror.dlq") == []
+    finally:
+        assert host.run("systemctl start rabbitmq-server").rc == 0
+        assert host.run("rabbitmqctl await_startup --timeout 180").rc == 0
