@@ -1,7 +1,9 @@
 """Dead-lettering with the reason: a copy of the message goes to ``<queue>.dlq``.
 
-The framework publishes the copy itself (default exchange, routing key = the dead-letter
-queue, publisher confirms) and acks the original only once the copy is confirmed.  So it
+The framework publishes the copy itself (to the exchange it is given — the consumer gives
+``fedbus.queues``, never the default exchange, see :mod:`.queues` —, routing key = the
+dead-letter queue, publisher confirms) and acks the original only once the copy is
+confirmed.  So it
 works whether or not the broker has the ``fedbus.dlx`` policy, and the copy carries why it
 failed, which a broker-side ``basic.reject`` cannot say:
 
