@@ -61,3 +61,10 @@ def test_named_paths_exist(page: Path) -> None:
     text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
     missing = sorted({p for p in TICKED.findall(text) if not _exists(p)})
     assert missing == [], f"{page.relative_to(ROOT)}: names missing paths {missing}"
+
+
+def test_the_index_lists_every_page() -> None:
+    index = ROOT / "docs" / "README.md"
+    listed = {t.partition("#")[0] for t in _links(index)}
+    pages = {p.name for p in PAGES if p.parent.name == "docs" and p != index}
+    assert pages - listed == set(), "add these pages to docs/README.md"
