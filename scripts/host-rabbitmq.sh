@@ -18,11 +18,12 @@
 # by `env` as FEDBUS_TEST_RABBITMQ_DIR; its file `checkout` says whose it is), not in
 # the checkout. The server runs as user rabbitmq, which must traverse every parent of
 # its data, and the parents of a checkout are not this script's to open: /root is
-# 0700, and `make up` once left .cache/ 0700 (issue 13). /var/lib/fedbus-test-rabbitmq
+# 0700, and so may .cache/ be (issue 13). /var/lib/fedbus-test-rabbitmq
 # is this script's alone: made root 0755 on every start. Should rabbitmq still not
 # reach the data, start says which directory is in the way, in one line. Removing
 # .cache/ does not reset the node, and a removed clone leaves its directory here
-# (rm -r it, the node stopped). The data used to be in .cache/rabbitmq, now unused.
+# (rm -r it, the node stopped). Nothing of the node is kept in .cache/; stop also
+# recognises a node whose pid file is .cache/rabbitmq/rabbitmq.pid (an older layout).
 #
 # Every clone's node has the same default name, so the node that answers may be
 # another checkout's. start then uses it as it is; stop leaves it alone: it stops
@@ -131,7 +132,7 @@ stop() {
   local pid ours legacy
   pid=$(node_pid)
   ours=$(cat "$pid_file" 2>/dev/null || true)
-  legacy=$(cat .cache/rabbitmq/rabbitmq.pid 2>/dev/null || true)   # started before issue 13
+  legacy=$(cat .cache/rabbitmq/rabbitmq.pid 2>/dev/null || true)   # the older layout's pid file
   if [ -z "$pid" ] || { [ "$pid" != "$ours" ] && [ "$pid" != "$legacy" ]; }; then
     echo "host-rabbitmq: $node (pid ${pid:-unknown}) is not this checkout's node (pid file $pid_file: ${ours:-none}); left running" >&2
     return 0

@@ -1,9 +1,9 @@
 """`make test` after `make up`: the tests' private RabbitMQ node boots whatever is in .cache.
 
-`make up` (the broker role's PKI directory, .cache/pki/<env>) once left .cache/ and
-.cache/pki/ root's with mode 0700; user rabbitmq could no longer traverse .cache/ and
-scripts/host-rabbitmq.sh's node failed to boot with
-failed_to_create_feature_flags_file_directory (issue 13). This runs the script from a
+A .cache/ and .cache/pki/ owned by root with mode 0700 (what a `make up` with a
+careless PKI task would leave) must not stop scripts/host-rabbitmq.sh's node, which runs
+as user rabbitmq, from booting (else it fails with
+failed_to_create_feature_flags_file_directory, issue 13). This runs the script from a
 throwaway checkout whose .cache/ is just that, on a node name and ports of its own (never
 the default fedbus-test@localhost on 5672, which other runs on this machine use), checks
 that the node answers, and that `stop` is bounded and stops only its own checkout's node.

@@ -79,7 +79,7 @@ def test_a_full_queue_affects_only_its_consumer(broker, vhost):
 
 
 def test_reject_publish_nacks_what_the_other_queue_took(broker, vhost):
-    # the behaviour the role no longer uses for fan-out queues, kept as its reproduction
+    # why the role does not use reject-publish for fan-out queues: its reproduction
     setup(broker, vhost, "reject-publish")
     nacked, mirror = publish_all(broker, vhost)
     assert nacked == SENT - LIMIT

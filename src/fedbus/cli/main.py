@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from fedbus import __version__
 from fedbus.errors import FedbusError
 
-# Subcommands, in the order ``fedbus --help`` lists them.  A module that is not
-# there yet (a component still being built) is skipped.
+# Subcommands, in the order ``fedbus --help`` lists them.  A subcommand whose module
+# is missing from the installed package is skipped.
 COMMANDS = (
     "publish", "tail", "stat", "dlq", "catalog", "relay", "bridge", "notifier", "mirror", "wedge",
 )

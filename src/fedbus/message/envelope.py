@@ -210,8 +210,8 @@ def schema_name(message: fm.Message) -> str:
 
 
 # One compiled validator per schema object: jsonschema.validate() re-checks the
-# schema against its meta-schema on every call, which was most of the cost of a
-# decode. Same checks as fedora-messaging's Message.validate(), same errors.
+# schema against its meta-schema on every call, which would be most of the cost of
+# a decode. Same checks as fedora-messaging's Message.validate(), same errors.
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
 
 

@@ -33,11 +33,13 @@ than the CPU caches and every object reached is a likely cache miss):
 - "exclude my own actions" compares target numbers with the agent's range of them (one
   lookup per message, only when such a rule is met).
 
-Session 3's layout (flat tuples of rule id, ``Target`` object, filter object) reached one
-``Target`` object per notification while matching: at 100k users, 60.6 last-level misses
-per message against 14.3 at 1k (cachegrind, ``benchmarks/notifier_matching_misses.py``);
-this one reaches none.  Filters that carry a mute date are shared only by equal dates and
-are not freed before the worker restarts (a few hundred bytes per mute change).
+A layout of flat tuples (rule id, ``Target`` object, filter object) reaches one ``Target``
+object per notification while matching: at 100k users, 60.6 last-level misses per message
+against 14.3 at 1k (cachegrind, ``benchmarks/notifier_matching_misses.py``); this one
+reaches none (42.7 against 14.7; every layout measured:
+``benchmarks/results/notifier_index_layouts.md``).  Filters that carry a mute date are
+shared only by equal dates and are not freed before the worker restarts (a few hundred
+bytes per mute change).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ log = logging.getLogger("fedbus.notifier.worker")
 
 def load_index(build: Callable[[], object]) -> None:
     """Build the index with the cyclic collector off (it would walk the growing index again
-    and again: a 100k-user load took twice as long), then freeze what was built: the index
+    and again: a 100k-user load takes twice as long with it), then freeze what was built: the index
     lives for the process, and full collections need not walk its hundreds of MB."""
     enabled = gc.isenabled()
     gc.disable()

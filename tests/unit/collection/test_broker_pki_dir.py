@@ -1,9 +1,9 @@
 """The broker role makes its controller-side PKI directory without closing its parents.
 
 `make up` runs roles/broker/tasks/tls.yml, whose PKI directory is .cache/pki/<env>
-(FEDBUS_PKI_DIR). One file task with mode 0700 gave the missing .cache/ and
-.cache/pki/ that mode too, and the integration tests' RabbitMQ node (user rabbitmq)
-could no longer boot after `make up` (issue 13). This runs the role's own
+(FEDBUS_PKI_DIR). A single file task with mode 0700 would give the missing .cache/
+and .cache/pki/ that mode too, and the integration tests' RabbitMQ node (user
+rabbitmq) could not boot after `make up` (issue 13). This runs the role's own
 directory tasks, read from tls.yml, on localhost against temporary paths.
 """
 
