@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bus_browser import chromium, shot, submit
+from bus_e2e import koji_build
+from support.notifier_servers import SmtpServer, free_port, wait_for
+from support.notifier_stack import PREFIX, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "molecule" / "_shared" / "testlib"))
 
-from bus_browser import chromium, shot, submit  # noqa: E402
-from bus_e2e import koji_build  # noqa: E402
-from support.notifier_servers import SmtpServer, free_port, wait_for  # noqa: E402
-from support.notifier_stack import PREFIX, Stack  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")

@@ -1,13 +1,8 @@
 """Fixtures for the notifier scenario's testinfra checks (see molecule/_shared/testlib)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared" / "testlib"))
-
 import bus_testlib
-from bus_testlib import *  # noqa: F403
 
+# the units whose journal a failing check prints
 bus_testlib.JOURNAL_UNITS[:] = [
     "fedbus-notifier-web", "fedbus-notifier-worker@1", "fedbus-notifier-worker@2",
     "fedbus-notifier-sender@email", "fedbus-notifier-sender@irc", "fedbus-relay", "exim4",

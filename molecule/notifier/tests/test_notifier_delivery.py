@@ -6,16 +6,12 @@ mid-stream and started again → nothing lost, nothing doubled."""
 from __future__ import annotations
 
 import re
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from bus_e2e import Irc, api, koji_build, publish_direct, wait
 from bus_testlib import container_ip
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
 from support.notifier_stack import commit
 
 testinfra_hosts = ["notifier-server"]

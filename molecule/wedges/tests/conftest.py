@@ -1,11 +1,6 @@
 """Fixtures for the wedges scenario's testinfra checks (see molecule/_shared/testlib)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared" / "testlib"))
-
 import bus_testlib
-from bus_testlib import *  # noqa: F403
 
+# the units whose journal a failing check prints
 bus_testlib.JOURNAL_UNITS.append("fedbus-relay")
