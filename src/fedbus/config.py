@@ -11,18 +11,13 @@ The file is found from, in order: the ``-c FILE`` option, ``$FEDBUS_CONFIG``,
 from __future__ import annotations
 
 import json
-import logging
 import os
-import re
-import ssl
 import tomllib
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import pika
 
 from fedbus.errors import ConfigError
 from fedbus.message.topic import ENVIRONMENTS, PREFIX, validate_pattern
@@ -359,58 +354,3 @@ def load(
         raise ConfigError(f"{file}: no such file (set -c FILE or ${ENV_VAR})") from exc
     cfg = parse(data, file.name, file.parent)
     return Config(**{**cfg.__dict__, "source": file})
-
-
-# -- using it ---------------------------------------------------------------------------------
-
-
-def ssl_context(tls: TlsConfig) -> ssl.SSLContext:
-    """A client TLS context from the ``[amqp.tls]`` settings."""
-    ctx = ssl.create_default_context(cafile=str(tls.ca_cert) if tls.ca_cert else None)
-    if not tls.verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    if tls.cert and tls.key:
-        try:
-            ctx.load_cert_chain(str(tls.cert), str(tls.key))
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"amqp.tls.cert/key: cannot load {tls.cert}: {exc}") from exc
-    return ctx
-
-
-def pika_parameters(
-    amqp: AmqpConfig, urls: tuple[str, ...] | None = None, connection_name: str | None = None
-) -> list[pika.ConnectionParameters]:
-    """pika connection parameters for each URL (failover order); TLS from ``[amqp.tls]``."""
-    out: list[pika.ConnectionParameters] = []
-    for url in urls or amqp.effective_urls():
-        params = pika.URLParameters(url)
-        params.heartbeat = amqp.heartbeat
-        if amqp.tls is not None and url.startswith("amqps://"):
-            host = urllib.parse.urlsplit(url).hostname or ""
-            params.ssl_options = pika.SSLOptions(ssl_context(amqp.tls), host)
-            if amqp.tls.cert and not urllib.parse.urlsplit(url).username:
-                params.credentials = pika.credentials.ExternalCredentials()
-        if connection_name:
-            params.client_properties = {"connection_name": connection_name}
-        out.append(params)
-    return out
-
-
-def amqp_reason(exc: BaseException) -> str:
-    """A pika connection error as a short reason (``403 ACCESS_REFUSED - Login was refused…``,
-    ``Connection refused``)."""
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    text = " ".join(repr(a) if isinstance(a, BaseException) else str(a) for a in exc.args)
-    text = text or type(exc).__name__
-    closed = re.search(r"\((\d+)\) '([^']*)'", text)
-    if closed:
-        return f"{closed.group(1)} {closed.group(2)}"
-    oserror = re.search(r"\w+Error\((?:\d+, )?'([^']*)'\)", text)
-    return oserror.group(1) if oserror else text
-
-
-def quiet_pika(verbose: bool = False) -> None:
-    """pika logs every failed connection attempt with a traceback; fedbus says it in one line."""
-    logging.getLogger("pika").setLevel(logging.DEBUG if verbose else logging.CRITICAL)

@@ -18,7 +18,8 @@ import pytest
 
 from fedbus.bridge.events import OWN_NAME, Translator
 from fedbus.bridge.service import Bridge
-from fedbus.config import AmqpConfig, pika_parameters
+from fedbus.client.blocking import pika_parameters
+from fedbus.config import AmqpConfig
 from fedbus.message.envelope import decode
 from tests.conftest import Broker
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fedbus.config import Config, load, parse, pika_parameters, with_vhost
+from fedbus.client.blocking import pika_parameters
+from fedbus.config import Config, load, parse, with_vhost
 from fedbus.errors import ConfigError
 
 FULL = """

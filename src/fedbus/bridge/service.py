@@ -20,7 +20,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
 from fedbus.bridge.events import OWN_NAME, SCHEMAS, Translator
-from fedbus.config import amqp_reason
+from fedbus.client.blocking import amqp_reason
 from fedbus.errors import ValidationError
 from fedbus.message.envelope import encode, new_message
 

@@ -16,6 +16,7 @@ from fedbus import config
 from fedbus.bridge.events import Translator
 from fedbus.bridge.service import Bridge, connection_name
 from fedbus.cli.cmd_catalog import one_line_errors
+from fedbus.client.blocking import pika_parameters, quiet_pika
 
 
 def register(subparsers: Any) -> None:
@@ -75,15 +76,15 @@ def build(args: argparse.Namespace, cfg: config.Config) -> Bridge:
     )
     return Bridge(
         translator,
-        config.pika_parameters(amqp, source_urls, name),
-        config.pika_parameters(amqp, target_urls, name),
+        pika_parameters(amqp, source_urls, name),
+        pika_parameters(amqp, target_urls, name),
         queue=args.queue,
     )
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = config.load(args.config, missing_ok=bool(args.url))
-    config.quiet_pika(args.verbose)
+    quiet_pika(args.verbose)
     bridge = build(args, cfg)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -26,6 +26,7 @@ import pika.exceptions
 
 from fedbus import config
 from fedbus.cli.cmd_catalog import one_line_errors, table
+from fedbus.client.blocking import amqp_reason, pika_parameters, quiet_pika
 from fedbus.consumer.replay import consumer_queue, peek, replay
 from fedbus.errors import FedbusError
 
@@ -64,13 +65,13 @@ def run(args: argparse.Namespace) -> int:
         raise FedbusError(f"--max-waiting: expected a number >= 1, got {args.max_waiting}")
     consumer_queue(args.queue)
     cfg = config.load(args.config, missing_ok=bool(args.url))
-    config.quiet_pika(args.verbose)
+    quiet_pika(args.verbose)
     urls = tuple(args.url) if args.url else None
     name = f"fedbus-dlq {socket.gethostname()} {os.getpid()}"
     try:
-        conn = pika.BlockingConnection(config.pika_parameters(cfg.amqp, urls, name))
+        conn = pika.BlockingConnection(pika_parameters(cfg.amqp, urls, name))
     except (pika.exceptions.AMQPError, OSError) as exc:
-        raise FedbusError(f"cannot connect to the broker: {config.amqp_reason(exc)}") from exc
+        raise FedbusError(f"cannot connect to the broker: {amqp_reason(exc)}") from exc
     try:
         channel = conn.channel()
         if args.replay:
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             rows += [(d.failed_at, d.message_id, d.topic, d.reason) for d in letters]
             print(table(rows), end="")
     except pika.exceptions.AMQPError as exc:
-        raise FedbusError(f"broker: {config.amqp_reason(exc)}") from exc
+        raise FedbusError(f"broker: {amqp_reason(exc)}") from exc
     finally:
         if conn.is_open:
             conn.close()

@@ -68,10 +68,6 @@ def _lazy(module: str, name: str) -> Any:
     return run
 
 
-def load_settings(args: argparse.Namespace) -> notifier_settings.NotifierSettings:
-    return notifier_settings.load(getattr(args, "settings", None))
-
-
 def run_migrate(args: argparse.Namespace) -> int:
     import logging
 
@@ -79,7 +75,7 @@ def run_migrate(args: argparse.Namespace) -> int:
 
     if not getattr(args, "verbose", False):
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    url = args.database or load_settings(args).database_url
+    url = args.database or notifier_settings.load_settings(args).database_url
     try:
         revision = upgrade(url, args.revision)
     except Exception as exc:  # the driver's own error, on one line

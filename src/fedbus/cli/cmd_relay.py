@@ -69,22 +69,13 @@ def settings(args: argparse.Namespace, *, broker: bool = True) -> dict[str, Any]
     from fedbus import config as fconfig
 
     cfg = fconfig.load(getattr(args, "config", None), missing_ok=True)
-    tls = None
-    if cfg.amqp.tls is not None:
-        t = cfg.amqp.tls
-        tls = TlsOptions(
-            ca_file=str(t.ca_cert) if t.ca_cert else None,
-            cert_file=str(t.cert) if t.cert else None,
-            key_file=str(t.key) if t.key else None,
-            verify=t.verify,
-        )
     return {
         "urls": (
             list(args.url) if getattr(args, "url", None)
             else list(cfg.amqp.effective_urls()) if broker
             else []
         ),
-        "tls": tls,
+        "tls": TlsOptions.from_config(cfg.amqp.tls),
         "spool_dir": Path(args.spool) if getattr(args, "spool", None) else cfg.relay.spool_dir,
         "max_bytes": cfg.relay.max_bytes,
         "max_messages": cfg.relay.max_messages,

@@ -25,6 +25,7 @@ import pika.exceptions
 
 from fedbus import config
 from fedbus.cli.cmd_catalog import one_line_errors
+from fedbus.client.blocking import amqp_reason, pika_parameters, quiet_pika
 from fedbus.errors import FedbusError, ValidationError
 from fedbus.message.envelope import AmqpProperties, decode
 from fedbus.message.topic import validate_pattern
@@ -155,13 +156,13 @@ def run(args: argparse.Namespace) -> int:
     for g in globs:
         validate_pattern(g)
     cfg = config.load(args.config, missing_ok=bool(args.url))
-    config.quiet_pika(args.verbose)
+    quiet_pika(args.verbose)
     urls = tuple(args.url) if args.url else None
     name = f"fedbus-tail {socket.gethostname()} {os.getpid()}"
     try:
-        conn = pika.BlockingConnection(config.pika_parameters(cfg.amqp, urls, name))
+        conn = pika.BlockingConnection(pika_parameters(cfg.amqp, urls, name))
     except (pika.exceptions.AMQPError, OSError) as exc:
-        raise FedbusError(f"cannot connect to the broker: {config.amqp_reason(exc)}") from exc
+        raise FedbusError(f"cannot connect to the broker: {amqp_reason(exc)}") from exc
     color = use_color(args, sys.stdout)
     shown = 0
     try:
@@ -178,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
             if args.count and shown >= args.count:
                 break
     except pika.exceptions.AMQPError as exc:
-        raise FedbusError(f"broker: {config.amqp_reason(exc)}") from exc
+        raise FedbusError(f"broker: {amqp_reason(exc)}") from exc
     finally:
         if conn.is_open:
             conn.close()

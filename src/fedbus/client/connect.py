@@ -14,6 +14,7 @@ import aio_pika
 from aio_pika.abc import AbstractConnection
 
 from fedbus.client.errors import BrokerUnavailable
+from fedbus.config import TlsConfig
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,18 @@ class TlsOptions:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         return ctx
+
+    @classmethod
+    def from_config(cls, tls: TlsConfig | None) -> TlsOptions | None:
+        """The ``[amqp.tls]`` settings of fedbus.toml as options (None when there are none)."""
+        if tls is None:
+            return None
+        return cls(
+            ca_file=str(tls.ca_cert) if tls.ca_cert else None,
+            cert_file=str(tls.cert) if tls.cert else None,
+            key_file=str(tls.key) if tls.key else None,
+            verify=tls.verify,
+        )
 
 
 class Backoff:

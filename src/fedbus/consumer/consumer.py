@@ -15,7 +15,15 @@ What happens to each message:
   the consumer goes on with the next message;
 - the handler raises :class:`Requeue` or any other exception → transient: the message is
   put back after a backoff (1 s, 2 s, 4 s … up to ``max_backoff``; the worker waits, so a
-  failing message cannot spin), and after ``max_attempts`` (if set) it is dead-lettered.
+  failing message cannot spin), and after ``max_attempts`` (if set) it is dead-lettered;
+- the handler raises :class:`Later` → not a failure: put back after ``exc.delay`` seconds
+  without counting an attempt (a rate limit).
+
+:class:`BaseConsumer` is all of this for any kind of message; a subclass says how a body
+becomes what its handler takes (:meth:`~BaseConsumer.decode`) and may put messages back
+its own way (:meth:`~BaseConsumer.put_back`).  :class:`Consumer` takes the bus's
+messages (catalog envelopes); :class:`fedbus.notifier.jobs.JobConsumer` the notifier's
+internal jobs.
 
 Queues: the queue is declared passively first (the broker role may have declared it, e.g.
 as a quorum queue); if it does not exist it is declared durable (``queue_type``).  The same
@@ -36,6 +44,7 @@ import inspect
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from typing import ClassVar, Generic, TypeVar
 
 import aiormq
 from aio_pika.abc import (
@@ -50,7 +59,7 @@ from fedora_messaging.message import Message
 from fedbus.client.connect import Backoff, TlsOptions, connect_any, redact
 from fedbus.consumer.deadletter import dead_letter
 from fedbus.consumer.dedupe import Deduplicator
-from fedbus.consumer.errors import ConsumerError, Reject, Requeue
+from fedbus.consumer.errors import ConsumerError, Later, Reject, Requeue
 from fedbus.consumer.queues import QUEUE_EXCHANGE, ensure_queue, own_queue, queue_exchange
 from fedbus.consumer.replay import delivered_topic
 from fedbus.errors import ValidationError
@@ -58,18 +67,27 @@ from fedbus.message.envelope import decode
 
 log = logging.getLogger("fedbus.consumer")
 
+T = TypeVar("T")
 Handler = Callable[[Message], Awaitable[None] | None]
 
 
-class Consumer:
-    """Consume ``queue`` (bound to ``bindings`` on ``amq.topic``) with ``handler``."""
+class BaseConsumer(Generic[T]):
+    """Consume ``queue`` (bound to ``bindings`` on ``exchange``) with ``handler``, which takes
+    what :meth:`decode` makes of each message."""
+
+    #: What the reason of a message the handler rejected starts with.
+    REJECTED: ClassVar[str] = "rejected by the handler: "
+    #: When the connection is lost: let each worker finish the message it is handling (up
+    #: to ``stop_timeout``), as on stop, instead of cancelling it halfway.  For handlers
+    #: whose work outside the broker must not be cut in two (a mail being sent).
+    FINISH_ON_LOSS: ClassVar[bool] = False
 
     def __init__(
         self,
         urls: str | Sequence[str],
         queue: str,
         bindings: Sequence[str],
-        handler: Handler,
+        handler: Callable[[T], Awaitable[None] | None],
         *,
         prefetch: int = 10,
         concurrency: int = 1,
@@ -105,12 +123,52 @@ class Consumer:
         self._attempts: OrderedDict[str, int] = OrderedDict()
         self._stop = asyncio.Event()
         self._inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        self._dl_exchange: AbstractExchange | None = None
+        self._queues: AbstractExchange | None = None  # fedbus.queues, confirmed channel
         self._is_async = inspect.iscoroutinefunction(handler)
 
     def stop(self) -> None:
         """Stop taking messages; :meth:`run` returns once in-flight work is finished."""
         self._stop.set()
+
+    # -- what a subclass says ------------------------------------------------------------
+
+    def decode(self, incoming: AbstractIncomingMessage) -> T:
+        """What the handler takes, from ``incoming``; ValidationError or :class:`Reject`
+        (with a one-line reason) dead-letters the message."""
+        raise NotImplementedError
+
+    def attempts(self, incoming: AbstractIncomingMessage) -> int:
+        """How many times handling ``incoming`` failed already (here: counted in memory,
+        per message id, by :meth:`put_back`)."""
+        return self._attempts.get(self._attempt_key(incoming), 0)
+
+    async def put_back(self, incoming: AbstractIncomingMessage, attempts: int,
+                       delay: float) -> None:  # fmt: skip
+        """After ``delay`` (cut short by stop), give ``incoming`` back to the queue, to be
+        handled again; ``attempts`` failed so far (here: remembered, then nack + requeue)."""
+        key = self._attempt_key(incoming)
+        self._attempts[key] = attempts
+        self._attempts.move_to_end(key)
+        while len(self._attempts) > 10_000:
+            self._attempts.popitem(last=False)
+        await self.pause(delay)
+        await incoming.nack(requeue=True)
+        self.counters["requeued"] += 1
+
+    async def pause(self, delay: float) -> None:
+        """Wait ``delay`` seconds, or until :meth:`stop`."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+    @property
+    def queues_exchange(self) -> AbstractExchange:
+        """``fedbus.queues`` on a channel with publisher confirms (while connected)."""
+        assert self._queues is not None
+        return self._queues
+
+    @staticmethod
+    def _attempt_key(incoming: AbstractIncomingMessage) -> str:
+        return incoming.message_id or f"tag:{incoming.delivery_tag}"
 
     # -- the outer loop: connect, consume, reconnect -------------------------------------
 
@@ -149,8 +207,8 @@ class Consumer:
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=self.prefetch)
         queue = await self._declare(connection, channel)
-        dl_channel = await connection.channel(publisher_confirms=True)
-        self._dl_exchange = await dl_channel.get_exchange(QUEUE_EXCHANGE, ensure=False)
+        confirmed = await connection.channel(publisher_confirms=True)
+        self._queues = await confirmed.get_exchange(QUEUE_EXCHANGE, ensure=False)
         tag = await queue.consume(self._inbox.put)
         log.info("consuming %s on %s (bindings %s, prefetch %d)",
                  self.queue_name, redact(url), ", ".join(self.bindings), self.prefetch)
@@ -168,8 +226,11 @@ class Consumer:
                 await queue.cancel(tag)
             await self._finish(workers)
             return
-        for w in workers:
-            w.cancel()
+        if self.FINISH_ON_LOSS:
+            await self._finish(workers)
+        else:
+            for w in workers:
+                w.cancel()
         self._forget_inbox()
         for w in workers:
             if w.done() and not w.cancelled() and w.exception() is not None:
@@ -223,11 +284,8 @@ class Consumer:
     async def _process(self, incoming: AbstractIncomingMessage) -> None:
         message_id = incoming.message_id or ""
         try:
-            topic = delivered_topic(
-                incoming.routing_key or "", incoming.exchange or "", incoming.headers
-            )
-            message = decode(topic, incoming.body, incoming)
-        except ValidationError as exc:
+            message = self.decode(incoming)
+        except (ValidationError, Reject) as exc:
             await self._dead(incoming, str(exc))
             return
         if self.dedupe is not None and message_id and self.dedupe.seen(message_id):
@@ -241,7 +299,7 @@ class Consumer:
             else:
                 await asyncio.to_thread(self.handler, message)
         except (Reject, ValidationError) as exc:
-            await self._dead(incoming, f"rejected by the handler: {exc}")
+            await self._dead(incoming, f"{self.REJECTED}{exc}")
         except Exception as exc:
             await self._retry(incoming, exc)
         else:
@@ -252,8 +310,7 @@ class Consumer:
             self.counters["acked"] += 1
 
     async def _dead(self, incoming: AbstractIncomingMessage, reason: str) -> None:
-        assert self._dl_exchange is not None
-        await dead_letter(self._dl_exchange, self.dead_letter_queue, incoming,
+        await dead_letter(self.queues_exchange, self.dead_letter_queue, incoming,
                           self.queue_name, reason)
         await incoming.ack()
         self.counters["dead"] += 1
@@ -262,12 +319,13 @@ class Consumer:
                   incoming.routing_key, self.dead_letter_queue, " ".join(reason.split()))
 
     async def _retry(self, incoming: AbstractIncomingMessage, exc: Exception) -> None:
-        key = incoming.message_id or f"tag:{incoming.delivery_tag}"
-        attempts = self._attempts.get(key, 0) + 1
-        self._attempts[key] = attempts
-        self._attempts.move_to_end(key)
-        while len(self._attempts) > 10_000:
-            self._attempts.popitem(last=False)
+        attempts = self.attempts(incoming)
+        if isinstance(exc, Later):
+            log.info("message %s (%s): %s; again in %.1fs", incoming.message_id,
+                     incoming.routing_key, exc, exc.delay)
+            await self.put_back(incoming, attempts, exc.delay)
+            return
+        attempts += 1
         what = "requeue requested" if isinstance(exc, Requeue) else f"{type(exc).__name__}"
         if self.max_attempts is not None and attempts >= self.max_attempts:
             await self._dead(incoming, f"gave up after {attempts} attempts: {what}: {exc}")
@@ -276,13 +334,22 @@ class Consumer:
         log.warning("message %s (%s) failed (%s: %s), attempt %d; requeued in %.1fs",
                     incoming.message_id, incoming.routing_key, what, exc, attempts, delay,
                     exc_info=not isinstance(exc, Requeue))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=delay)
-        await incoming.nack(requeue=True)
-        self.counters["requeued"] += 1
+        await self.put_back(incoming, attempts, delay)
 
 
-async def serve(consumer: Consumer) -> None:
+class Consumer(BaseConsumer[Message]):
+    """Consume ``queue`` (bound to ``bindings`` on ``amq.topic``) with ``handler``, which
+    takes the bus's messages, validated against their schema."""
+
+    def decode(self, incoming: AbstractIncomingMessage) -> Message:
+        # a replayed message comes through fedbus.queues, its topic in a header
+        topic = delivered_topic(
+            incoming.routing_key or "", incoming.exchange or "", incoming.headers
+        )
+        return decode(topic, incoming.body, incoming)
+
+
+async def serve(consumer: BaseConsumer[T]) -> None:
     """Run ``consumer`` until SIGTERM/SIGINT (then stop gracefully)."""
     import signal
 
@@ -292,4 +359,4 @@ async def serve(consumer: Consumer) -> None:
     await consumer.run()
 
 
-__all__ = ["Consumer", "Handler", "serve"]
+__all__ = ["BaseConsumer", "Consumer", "Handler", "serve"]

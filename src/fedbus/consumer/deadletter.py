@@ -1,9 +1,10 @@
 """Dead-lettering with the reason: a copy of the message goes to ``<queue>.dlq``.
 
-The framework publishes the copy itself (to ``fedbus.queues``, routing key = the dead-letter
-queue, publisher confirms) and acks the original only once the copy is confirmed.  So it
-works whether or not the broker has the ``fedbus.dlx`` policy, and the copy carries why it
-failed, which a broker-side ``basic.reject`` cannot say:
+The framework publishes the copy itself (on ``fedbus.queues``, never the default exchange:
+see :mod:`.queues`; routing key = the dead-letter queue; publisher confirms) and acks the
+original only once the copy is confirmed.  So it works whether or not the broker has the
+``fedbus.dlx`` policy, and the copy carries why it failed, which a broker-side
+``basic.reject`` cannot say:
 
 - ``x-fedbus-reason``: one line (the ValidationError, or ``str()`` of the handler's Reject);
 - ``x-fedbus-failed-at``: ISO 8601 UTC;

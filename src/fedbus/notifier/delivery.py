@@ -26,7 +26,8 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from fedbus.notifier.jobs import Job, Later
+from fedbus.consumer.errors import Later
+from fedbus.notifier.jobs import Job
 from fedbus.notifier.models import Delivery, utcnow
 from fedbus.notifier.render import one_line
 from fedbus.notifier.store import Store

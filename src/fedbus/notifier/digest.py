@@ -37,7 +37,7 @@ from fedbus.client.connect import TlsOptions
 from fedbus.notifier.jobs import Job, JobConsumer, JobPublisher
 from fedbus.notifier.models import Destination, DigestItem, User, utcnow
 from fedbus.notifier.senders.guard import Guard
-from fedbus.notifier.settings import QUEUES, NotifierSettings
+from fedbus.notifier.settings import QUEUES, NotifierSettings, amqp_settings, load_settings
 from fedbus.notifier.store import Store
 
 log = logging.getLogger("fedbus.notifier.digest")
@@ -181,9 +181,6 @@ async def run_digest(
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from fedbus.cli.cmd_notifier import load_settings
-    from fedbus.notifier.worker import amqp_settings
-
     settings = load_settings(args)
     urls, tls, _ = amqp_settings(getattr(args, "config", None))
     asyncio.run(run_digest(settings, urls, tls, interval=args.interval, once=args.once))

@@ -8,8 +8,10 @@ one queue per type, so a stuck IRC sender never delays mail.
 
 :class:`JobConsumer` is the senders' side: a durable queue, prefetch, the handler per job;
 returning acks, :class:`~fedbus.consumer.Reject` (or a bad job) dead-letters a copy to
-``<queue>.dlq`` with the reason, any other exception puts the job back after a backoff
-(1, 2, 4 … 60 s) and after ``max_attempts`` dead-letters it.
+``<queue>.dlq`` with the reason, :class:`~fedbus.consumer.Later` puts the job back after
+its delay, any other exception puts it back after a backoff (1, 2, 4 … 60 s) and after
+``max_attempts`` dead-letters it.  It is the consumer framework (:mod:`fedbus.consumer`)
+with jobs for messages: reconnecting, backoff and dead-lettering are the framework's.
 """
 
 from __future__ import annotations
@@ -22,17 +24,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import aio_pika
-import aiormq
-from aio_pika.abc import (
-    AbstractChannel,
-    AbstractConnection,
-    AbstractExchange,
-    AbstractIncomingMessage,
-)
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from pamqp import commands as spec
 
-from fedbus.client.connect import Backoff, TlsOptions, connect_any, redact
-from fedbus.consumer.deadletter import dead_letter
+from fedbus.client.connect import Backoff, TlsOptions, connect_any
+from fedbus.consumer.consumer import BaseConsumer
 from fedbus.consumer.errors import Reject
 from fedbus.consumer.queues import QUEUE_EXCHANGE, own_queue, queue_exchange
 
@@ -146,26 +142,25 @@ class JobPublisher:
         self._connection = self._channel = None
 
 
-JobHandler = Callable[[Job], Awaitable[None]]
+class JobConsumer(BaseConsumer[Job]):
+    """Consume one outbound queue with ``handler`` (see the module docstring).
 
+    The consumer framework (:class:`~fedbus.consumer.consumer.BaseConsumer`) with jobs for
+    messages: the queue is bound to ``fedbus.queues`` under its own name (not to topics on
+    ``amq.topic``), a body is a :class:`Job` (a bad one is dead-lettered with the reason),
+    a handler's :class:`~fedbus.consumer.Reject` is dead-lettered with its reason alone,
+    and a job that failed goes back at the tail of the queue with its attempt count in the
+    ``x-fedbus-attempts`` header, so the count holds across senders and restarts.
+    """
 
-class Later(Exception):
-    """Not a failure: the job cannot be handled yet; put it back after ``delay`` seconds
-    without counting an attempt."""
-
-    def __init__(self, message: str, delay: float = 5.0) -> None:
-        super().__init__(message)
-        self.delay = delay
-
-
-class JobConsumer:
-    """Consume one outbound queue with ``handler`` (see the module docstring)."""
+    REJECTED = ""
+    FINISH_ON_LOSS = True  # a mail or IRC line is not cut halfway when the broker goes
 
     def __init__(
         self,
         urls: Sequence[str],
         queue: str,
-        handler: JobHandler,
+        handler: Callable[[Job], Awaitable[None]],
         *,
         tls: TlsOptions | None = None,
         prefetch: int = 20,
@@ -174,132 +169,31 @@ class JobConsumer:
         initial_backoff: float = 1.0,
         max_backoff: float = 60.0,
     ) -> None:
-        self.urls, self.queue, self.handler, self.tls = list(urls), queue, handler, tls
-        self.prefetch, self.concurrency, self.max_attempts = prefetch, concurrency, max_attempts
-        self.initial_backoff, self.max_backoff = initial_backoff, max_backoff
-        self.counters = {"done": 0, "retried": 0, "dead": 0}
-        self.ready = asyncio.Event()
-        self._stop = asyncio.Event()
+        super().__init__(
+            urls, queue, [queue], handler, exchange=QUEUE_EXCHANGE, tls=tls, prefetch=prefetch,
+            concurrency=concurrency, max_attempts=max_attempts,
+            initial_backoff=initial_backoff, max_backoff=max_backoff, name=f"fedbus-{queue}",
+        )  # fmt: skip
 
-    def stop(self) -> None:
-        self._stop.set()
+    def decode(self, incoming: AbstractIncomingMessage) -> Job:
+        return Job.decode(incoming.body)
 
-    async def run(self) -> None:
-        backoff = Backoff(0.5, 30.0)
-        while not self._stop.is_set():
-            try:
-                connection, url = await connect_any(self.urls, tls=self.tls, backoff=backoff,
-                                                    name=f"fedbus-{self.queue}")  # fmt: skip
-            except Exception as exc:  # pragma: no cover - connect_any retries for ever
-                log.warning("cannot connect: %s", exc)
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            try:
-                await self._session(connection, url)
-            except (aiormq.exceptions.AMQPError, OSError, ConnectionError) as exc:
-                log.warning("connection to %s lost: %s", redact(url), exc)
-            finally:
-                self.ready.clear()
-                with contextlib.suppress(Exception):
-                    await connection.close()
-            if not self._stop.is_set():
-                await asyncio.sleep(backoff.next_delay())
+    def attempts(self, incoming: AbstractIncomingMessage) -> int:
+        raw = (incoming.headers or {}).get(ATTEMPTS, 0)
+        return raw if isinstance(raw, int) else 0
 
-    async def _session(self, connection: AbstractConnection, url: str) -> None:
-        lost = asyncio.Event()
-        connection.close_callbacks.add(lambda *_: lost.set())
-        channel = await connection.channel()
-        await channel.set_qos(prefetch_count=self.prefetch)
-        await queue_exchange(connection, channel)
-        queue = await own_queue(connection, channel, self.queue)
-        await own_queue(connection, channel, f"{self.queue}.dlq")
-        confirmed = await connection.channel(publisher_confirms=True)
-        out = await confirmed.get_exchange(QUEUE_EXCHANGE, ensure=False)
-        inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        tag = await queue.consume(inbox.put)
-        log.info("consuming %s on %s", self.queue, redact(url))
-        self.ready.set()
-        workers = [asyncio.ensure_future(self._work(inbox, out)) for _ in range(self.concurrency)]
-        stopper = asyncio.ensure_future(self._stop.wait())
-        closed = asyncio.ensure_future(lost.wait())
-        try:
-            await asyncio.wait({stopper, closed, *workers}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-            closed.cancel()
-        if not connection.is_closed:
-            with contextlib.suppress(Exception):
-                await queue.cancel(tag)
-        for _w in workers:  # each finishes its current job (the handler is not cancelled)
-            inbox.put_nowait(None)  # type: ignore[arg-type]
-        await asyncio.wait(workers, timeout=30)
-        while not inbox.empty():
-            m = inbox.get_nowait()
-            if m is not None and not connection.is_closed:
-                with contextlib.suppress(Exception):
-                    await m.nack(requeue=True)
-        if not self._stop.is_set():
-            raise ConnectionError("connection closed")
-
-    async def _work(self, inbox: asyncio.Queue[AbstractIncomingMessage],
-                    out: AbstractExchange) -> None:  # fmt: skip
-        while True:
-            incoming = await inbox.get()
-            if incoming is None:
-                return
-            if self._stop.is_set():
-                await incoming.nack(requeue=True)
-                continue
-            await self._one(incoming, out)
-
-    async def _one(self, incoming: AbstractIncomingMessage, out: AbstractExchange) -> None:
-        try:
-            job = Job.decode(incoming.body)
-            await self.handler(job)
-        except Reject as exc:
-            await dead_letter(out, f"{self.queue}.dlq", incoming, self.queue,
-                              str(exc))  # fmt: skip
-            await incoming.ack()
-            self.counters["dead"] += 1
-            log.error("job %s dead-lettered: %s", incoming.message_id, exc)
-        except Exception as exc:
-            raw = (incoming.headers or {}).get(ATTEMPTS, 0)
-            attempts = raw if isinstance(raw, int) else 0
-            if isinstance(exc, Later):
-                log.info("job %s: %s; again in %.1fs", incoming.message_id, exc, exc.delay)
-                await self._again(incoming, out, attempts, exc.delay)
-                return
-            attempts += 1
-            if attempts >= self.max_attempts:
-                reason = f"gave up after {attempts} attempts: {exc}"
-                await dead_letter(out, f"{self.queue}.dlq", incoming,
-                                  self.queue, reason)  # fmt: skip
-                await incoming.ack()
-                self.counters["dead"] += 1
-                log.error("job %s dead-lettered after %d attempts: %s",
-                          incoming.message_id, attempts, exc)  # fmt: skip
-                return
-            delay = min(self.max_backoff, self.initial_backoff * 2 ** (attempts - 1))
-            log.warning("job %s failed (%s: %s), attempt %d; again in %.1fs",
-                        incoming.message_id, type(exc).__name__, exc, attempts, delay)  # fmt: skip
-            await self._again(incoming, out, attempts, delay)
-        else:
-            await incoming.ack()
-            self.counters["done"] += 1
-
-    async def _again(self, incoming: AbstractIncomingMessage, out: AbstractExchange,
-                     attempts: int, delay: float) -> None:  # fmt: skip
+    async def put_back(self, incoming: AbstractIncomingMessage, attempts: int,
+                       delay: float) -> None:  # fmt: skip
         """After ``delay``, put the job back at the tail with its attempt count (the copy is
         confirmed before the original is acked: a crash in between only duplicates it, and
         the ledger sends a key once)."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=delay)
+        await self.pause(delay)
         headers = {**(incoming.headers or {}), ATTEMPTS: attempts}
-        await out.publish(
+        await self.queues_exchange.publish(
             aio_pika.Message(incoming.body, headers=headers, message_id=incoming.message_id,
                              content_type=incoming.content_type,
                              delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-            routing_key=self.queue,
+            routing_key=self.queue_name,
         )  # fmt: skip
         await incoming.ack()
-        self.counters["retried"] += 1
+        self.counters["requeued"] += 1

@@ -36,6 +36,7 @@ Unknown keys are errors (one line naming the key).
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from fedbus import config as fconfig
+from fedbus.client.connect import TlsOptions
 from fedbus.config import read_toml
 from fedbus.errors import ConfigError
 from fedbus.notifier.senders.checks import is_addr_spec, is_channel, is_nick
@@ -240,6 +243,17 @@ def load(
         raise ConfigError(f"{file}: no such file (set --settings FILE or ${ENV_VAR})") from exc
     settings = parse(data, file.name, file.parent)
     return NotifierSettings(**{**settings.__dict__, "source": file})
+
+
+def load_settings(args: argparse.Namespace) -> NotifierSettings:
+    """The settings named by ``--settings`` (then $FEDBUS_NOTIFIER_CONFIG, the default)."""
+    return load(getattr(args, "settings", None))
+
+
+def amqp_settings(config_path: str | None) -> tuple[list[str], TlsOptions | None, str]:
+    """Broker URLs, TLS and the topic prefix from fedbus.toml (``-c``)."""
+    cfg = fconfig.load(config_path, missing_ok=True)
+    return list(cfg.amqp.effective_urls()), TlsOptions.from_config(cfg.amqp.tls), cfg.topic_prefix
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:

@@ -33,7 +33,7 @@ from fedbus.notifier.index import Index
 from fedbus.notifier.jobs import JobPublisher
 from fedbus.notifier.loader import IndexLoader
 from fedbus.notifier.render import jobs_for
-from fedbus.notifier.settings import QUEUES, NotifierSettings
+from fedbus.notifier.settings import QUEUES, NotifierSettings, amqp_settings, load_settings
 from fedbus.notifier.store import Store
 
 log = logging.getLogger("fedbus.notifier.worker")
@@ -105,23 +105,6 @@ class Worker:
         log.debug("%s %s: %d job(s)", message.id, message.topic, len(routed))
 
 
-def amqp_settings(config_path: str | None) -> tuple[list[str], TlsOptions | None, str]:
-    """Broker URLs, TLS and the topic prefix from fedbus.toml."""
-    from fedbus import config as fconfig
-
-    cfg = fconfig.load(config_path, missing_ok=True)
-    tls = None
-    if cfg.amqp.tls is not None:
-        t = cfg.amqp.tls
-        tls = TlsOptions(
-            ca_file=str(t.ca_cert) if t.ca_cert else None,
-            cert_file=str(t.cert) if t.cert else None,
-            key_file=str(t.key) if t.key else None,
-            verify=t.verify,
-        )
-    return list(cfg.amqp.effective_urls()), tls, cfg.topic_prefix
-
-
 async def run_worker(
     settings: NotifierSettings,
     urls: Sequence[str],
@@ -162,8 +145,6 @@ async def _signal_ready(consumer: Consumer, ready: asyncio.Event) -> None:
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from fedbus.cli.cmd_notifier import load_settings
-
     settings = load_settings(args)
     urls, tls, prefix = amqp_settings(getattr(args, "config", None))
     asyncio.run(run_worker(settings, urls, tls, prefix, concurrency=args.concurrency))

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fedbus.consumer.errors import Reject
+from fedbus.consumer.errors import Later, Reject
 from fedbus.errors import ConfigError
-from fedbus.notifier.jobs import Job, Later
+from fedbus.notifier.jobs import Job
 from fedbus.notifier.senders.checks import (
     allowed_header,
     clean_line,

@@ -1,7 +1,7 @@
 """Token buckets per destination and per user: a flood is delayed, never lost.
 
 :meth:`Limits.take` takes one token from each bucket of the job (all or none); when one
-is empty it raises :class:`~fedbus.notifier.jobs.Later` with the time until a token is
+is empty it raises :class:`~fedbus.consumer.errors.Later` with the time until a token is
 there, and the job consumer puts the job back after that delay without counting an
 attempt.  The buckets live in the sender process (one process per kind); full buckets are
 forgotten once there are more than :data:`MAX_BUCKETS`.
@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fedbus.notifier.jobs import Job, Later
+from fedbus.consumer.errors import Later
+from fedbus.notifier.jobs import Job
 
 MAX_BUCKETS = 10_000
 MAX_DELAY = 60.0

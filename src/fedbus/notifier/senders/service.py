@@ -29,7 +29,7 @@ from fedbus.notifier.senders.guard import Guard
 from fedbus.notifier.senders.irc import IrcClient
 from fedbus.notifier.senders.limits import Limits, Rate
 from fedbus.notifier.senders.smtp import EmailSender
-from fedbus.notifier.settings import QUEUES, NotifierSettings
+from fedbus.notifier.settings import QUEUES, NotifierSettings, amqp_settings, load_settings
 from fedbus.notifier.store import Store
 
 log = logging.getLogger("fedbus.notifier.sender")
@@ -171,9 +171,6 @@ async def _on(event: asyncio.Event, action: object) -> None:
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from fedbus.cli.cmd_notifier import load_settings
-    from fedbus.notifier.worker import amqp_settings
-
     settings = load_settings(args)
     urls, tls, _prefix = amqp_settings(getattr(args, "config", None))
     asyncio.run(run_sender(args.kind, settings, urls, tls))

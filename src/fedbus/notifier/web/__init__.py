@@ -46,7 +46,7 @@ def default_token_sender(store: Store, base_url: str, config_path: str | None) -
 
     def send(user: str, dest: DestinationView, token: str) -> None:
         from fedbus.notifier import verify
-        from fedbus.notifier.worker import amqp_settings
+        from fedbus.notifier.settings import amqp_settings
 
         urls, tls, _prefix = amqp_settings(config_path)
         me = store.user(user)
