@@ -7,6 +7,7 @@
 #   FEDBUS_FUZZ_SECONDS=60 scripts/test.sh fuzz   (atheris seconds per target, default 10)
 #   FEDBUS_MOLECULE_SCENARIOS="broker" scripts/test.sh molecule   (default: molecule/ci-scenarios)
 #   FEDBUS_MOLECULE_SCENARIOS=all scripts/test.sh molecule
+#   FEDBUS_MOLECULE_JOBS=1 scripts/test.sh molecule   (one scenario at a time; default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,10 +69,37 @@ for layer in "${layers[@]}"; do
       if [ "$scenarios" = all ]; then
         scenarios=$(ls molecule/*/molecule.yml | cut -d/ -f2 | tr '\n' ' ')
       fi
+      # FEDBUS_MOLECULE_JOBS scenarios at a time (default 2): a scenario spends most of its
+      # time waiting on containers (apt, services starting, the checks' timeouts), so two
+      # overlap well on 2 cores. Each writes tests/output/molecule/<scenario>.log, printed
+      # when it ends (in full if it failed).
+      jobs=${FEDBUS_MOLECULE_JOBS:-2}
+      logs=tests/output/molecule
+      mkdir -p "$logs"
+      declare -A running=()
+      failed=()
+      finish() {  # wait for one scenario to end, print its log, note a failure
+        local pid rc=0
+        wait -n -p pid "${!running[@]}" || rc=$?
+        local name=${running[$pid]}
+        unset "running[$pid]"
+        if [ "$rc" -eq 0 ]; then
+          step "molecule $name passed (the end of $logs/$name.log)"
+          tail -n 40 "$logs/$name.log"
+        else
+          step "molecule $name FAILED (exit $rc): $logs/$name.log"
+          cat "$logs/$name.log"
+          failed+=("$name")
+        fi
+      }
       for scenario in $scenarios; do
-        step "molecule test -s $scenario"
-        molecule test -s "$scenario"
+        [ "${#running[@]}" -lt "$jobs" ] || finish
+        step "molecule test -s $scenario (log: $logs/$scenario.log)"
+        molecule test -s "$scenario" >"$logs/$scenario.log" 2>&1 &
+        running[$!]=$scenario
       done
+      while [ "${#running[@]}" -gt 0 ]; do finish; done
+      [ "${#failed[@]}" -eq 0 ] || { echo "test: molecule failed: ${failed[*]}" >&2; exit 1; }
       ;;
     *) echo "test: unknown layer '$layer' (lint, unit, fuzz, installed, integration, molecule)" >&2; exit 2 ;;
   esac
