@@ -52,6 +52,8 @@ def render() -> str:
         spec = yaml.safe_load(spec_file.read_text())["argument_specs"]["main"]
         lines += [f"## `{role}`", "", _text(spec.get("short_description")), ""]
         lines += [_text(spec.get("description")), ""] if spec.get("description") else []
+        if (spec_file.parent.parent / "README.md").is_file():
+            lines += [f"Example play: [roles/{role}/README.md](../roles/{role}/README.md).", ""]
         lines += ["| variable | type | default | description |", "| --- | --- | --- | --- |"]
         for name, option in sorted(spec.get("options", {}).items()):
             kind = option.get("type", "str")

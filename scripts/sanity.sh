@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # ansible-test sanity for the collection's plugins (run from a copy laid out as
-# ansible_collections/fedora/bus, as ansible-test requires). Offline: get-pip is
+# ansible_collections/fedora/bus, as ansible-test requires). Every sanity test runs,
+# validate-modules and pylint included; the only exceptions are the entries of
+# tests/sanity/ignore-*.txt, each with its reason beside it. Offline: get-pip is
 # replaced by a stand-in that uses ensurepip (no download from outside the package index).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +22,22 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/ansible_collections/fedora"
-# ansible-test wants the collection's own files only: copy what git tracks.
-git ls-files -z | tar --null -T - -cf - | (mkdir -p "$work/ansible_collections/fedora/bus" && tar -C "$work/ansible_collections/fedora/bus" -xf -)
+# ansible-test wants the collection's own files only: copy git's files (tracked, or
+# new and not ignored), so that a change is checked before it is committed.
+git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | (mkdir -p "$work/ansible_collections/fedora/bus" && tar -C "$work/ansible_collections/fedora/bus" -xf -)
 cd "$work/ansible_collections/fedora/bus"
 echo "sanity: ansible-core $version"
-ansible-test sanity --local --python 3.11 \
-  --skip-test pylint --skip-test validate-modules \
-  plugins/ "$@"
+ansible-test sanity --local --python 3.11 plugins/ "$@"
+
+# The collection tarball: nothing of the local state or of the development tooling
+# (galaxy.yml's build_ignore; tests/unit/test_galaxy.py checks the same on a copy).
+cd - >/dev/null
+ansible-galaxy collection build --force --output-path "$work/build" . >/dev/null
+tarball=$(ls "$work"/build/fedora-bus-*.tar.gz)
+leaked=$(tar tzf "$tarball" | grep -E '^(\.venv|\.cache|\.git|build|dist|benchmarks|molecule|scripts|tests/output|tests/unit)(/|$)|__pycache__|\.pyc$|\.egg-info|vault-password' || true)
+if [ -n "$leaked" ]; then
+  echo "sanity: the collection tarball holds files it must leave out:" >&2
+  printf '%s\n' "$leaked" | head -20 >&2
+  exit 1
+fi
+echo "sanity: collection tarball $(du -h "$tarball" | cut -f1), $(tar tzf "$tarball" | wc -l) entries, nothing left-out in it"

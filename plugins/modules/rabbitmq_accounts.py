@@ -20,7 +20,8 @@ description:
   - Supports check mode and diff mode (the diff names users, tags and permissions, never a
     password).
 version_added: 0.1.0
-author: fedbus contributors
+author:
+  - Fedora Infrastructure (@fedora-infra)
 options:
   users:
     description:

@@ -1,10 +1,10 @@
 """The broker role makes its controller-side PKI directory without closing its parents.
 
-`make up` runs roles/broker/tasks/tls.yml, whose PKI directory is .cache/pki/<env>
-(FEDBUS_PKI_DIR). A single file task with mode 0700 would give the missing .cache/
-and .cache/pki/ that mode too, and the integration tests' RabbitMQ node (user
-rabbitmq) could not boot after `make up` (issue 13). This runs the role's own
-directory tasks, read from tls.yml, on localhost against temporary paths.
+`make up` runs roles/broker/tasks/tls.yml (its tls_ca.yml), whose PKI directory is
+.cache/pki/<env> (FEDBUS_PKI_DIR). A single file task with mode 0700 would give the
+missing .cache/ and .cache/pki/ that mode too, and the integration tests' RabbitMQ node
+(user rabbitmq) could not boot after `make up`. This runs the role's own
+directory tasks, read from tls_ca.yml, on localhost against temporary paths.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
-TLS_TASKS = ROOT / "roles" / "broker" / "tasks" / "tls.yml"
+TLS_TASKS = ROOT / "roles" / "broker" / "tasks" / "tls_ca.yml"
 
 
 def _pki_dir_block() -> dict:
-    """The collection_ca block of tls.yml, keeping only its directory tasks."""
+    """The controller block of tls_ca.yml, keeping only its directory tasks."""
     for task in yaml.safe_load(TLS_TASKS.read_text()):
         names = [t.get("name") for t in task.get("block", [])]
         if "Create the PKI directory" in names:
