@@ -8,6 +8,7 @@ import uuid
 
 import pika
 import pytest
+from support.wedge_lab import bind_queue
 
 from fedbus.client import (
     BrokerUnavailable,
@@ -26,14 +27,6 @@ TOPIC = "org.fedoraproject.local.git.commit.receive"
 def message(i: int = 0, topic: str = TOPIC) -> Encoded:
     return encode(new_message(topic, {"i": i}, schema="base.message"))
 
-
-def bind_queue(url: str, pattern: str = "org.fedoraproject.local.#") -> str:
-    name = f"q-{uuid.uuid4().hex[:8]}"
-    with pika.BlockingConnection(pika.URLParameters(url)) as conn:
-        ch = conn.channel()
-        ch.queue_declare(name, durable=True)
-        ch.queue_bind(name, "amq.topic", routing_key=pattern)
-    return name
 
 
 def drain(url: str, queue: str) -> list[tuple[str, pika.BasicProperties, bytes]]:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pika
 import pytest
+from support.wedge_lab import bind_queue
 
 from fedbus.client import Publisher
 from fedbus.message.envelope import decode, encode, new_message
@@ -33,14 +34,6 @@ TOPIC = "org.fedoraproject.local.git.commit.receive"
 def message(body: dict, topic: str = TOPIC):
     return new_message(topic, body, schema="base.message")
 
-
-def bind_queue(url: str, pattern: str = "org.fedoraproject.local.#") -> str:
-    name = f"q-{uuid.uuid4().hex[:8]}"
-    with pika.BlockingConnection(pika.URLParameters(url)) as conn:
-        ch = conn.channel()
-        ch.queue_declare(name, durable=True)
-        ch.queue_bind(name, "amq.topic", routing_key=pattern)
-    return name
 
 
 def depth(url: str, queue: str) -> int:

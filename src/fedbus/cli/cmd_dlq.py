@@ -17,8 +17,6 @@ consumer's account (its ``[amqp]`` settings: ``-c``) once the cause is fixed.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 from typing import Any
 
 import pika
@@ -26,7 +24,7 @@ import pika.exceptions
 
 from fedbus import config
 from fedbus.cli.cmd_catalog import one_line_errors, table
-from fedbus.client.blocking import amqp_reason, pika_parameters, quiet_pika
+from fedbus.client.blocking import amqp_reason, open_connection, quiet_pika
 from fedbus.consumer.replay import consumer_queue, peek, replay
 from fedbus.errors import FedbusError
 
@@ -67,11 +65,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config.load(args.config, missing_ok=bool(args.url))
     quiet_pika(args.verbose)
     urls = tuple(args.url) if args.url else None
-    name = f"fedbus-dlq {socket.gethostname()} {os.getpid()}"
-    try:
-        conn = pika.BlockingConnection(pika_parameters(cfg.amqp, urls, name))
-    except (pika.exceptions.AMQPError, OSError) as exc:
-        raise FedbusError(f"cannot connect to the broker: {amqp_reason(exc)}") from exc
+    conn = open_connection(cfg.amqp, urls, "fedbus-dlq")
     try:
         channel = conn.channel()
         if args.replay:

@@ -15,7 +15,6 @@ import argparse
 import datetime
 import json
 import os
-import socket
 import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -25,7 +24,7 @@ import pika.exceptions
 
 from fedbus import config
 from fedbus.cli.cmd_catalog import one_line_errors
-from fedbus.client.blocking import amqp_reason, pika_parameters, quiet_pika
+from fedbus.client.blocking import amqp_reason, open_connection, quiet_pika
 from fedbus.errors import FedbusError, ValidationError
 from fedbus.message.envelope import AmqpProperties, decode
 from fedbus.message.topic import validate_pattern
@@ -158,11 +157,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config.load(args.config, missing_ok=bool(args.url))
     quiet_pika(args.verbose)
     urls = tuple(args.url) if args.url else None
-    name = f"fedbus-tail {socket.gethostname()} {os.getpid()}"
-    try:
-        conn = pika.BlockingConnection(pika_parameters(cfg.amqp, urls, name))
-    except (pika.exceptions.AMQPError, OSError) as exc:
-        raise FedbusError(f"cannot connect to the broker: {amqp_reason(exc)}") from exc
+    conn = open_connection(cfg.amqp, urls, "fedbus-tail")
     color = use_color(args, sys.stdout)
     shown = 0
     try:

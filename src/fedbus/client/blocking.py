@@ -21,15 +21,18 @@ TLS comes from the same ``[amqp.tls]`` settings for both, through
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import ssl
 import urllib.parse
 
 import pika
+import pika.exceptions
 
 from fedbus.client.connect import TlsOptions
 from fedbus.config import AmqpConfig, TlsConfig
-from fedbus.errors import ConfigError
+from fedbus.errors import ConfigError, FedbusError
 
 
 def _ssl_context(tls: TlsConfig) -> ssl.SSLContext:
@@ -79,3 +82,15 @@ def amqp_reason(exc: BaseException) -> str:
 def quiet_pika(verbose: bool = False) -> None:
     """pika logs every failed connection attempt with a traceback; fedbus says it in one line."""
     logging.getLogger("pika").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
+
+
+def open_connection(
+    amqp: AmqpConfig, urls: tuple[str, ...] | None, program: str
+) -> pika.BlockingConnection:
+    """A blocking connection for a short-lived command, named ``<program> <host> <pid>`` on
+    the broker; a one-line :class:`FedbusError` when no URL answers."""
+    name = f"{program} {socket.gethostname()} {os.getpid()}"
+    try:
+        return pika.BlockingConnection(pika_parameters(amqp, urls, name))
+    except (pika.exceptions.AMQPError, OSError) as exc:
+        raise FedbusError(f"cannot connect to the broker: {amqp_reason(exc)}") from exc
