@@ -6,7 +6,12 @@ records the change in ``package_relations`` (``source = "pkgdb"``) and appends a
 
 Bodies understood (the first that fits):
 
-1. fedbus's documented shape, any ``pkgdb.*`` topic::
+0. fedbus's own schemas (``fedbus.message.schemas.pkgdb``, chosen by topic):
+   ``pkgdb.package.new`` (``owner`` becomes the owner), ``pkgdb.package.owner.update``
+   (``previous_owner`` loses the package, ``owner`` gets it), ``pkgdb.package.acl.update``
+   (``user``, ``acl`` as in 3., ``status`` ``Approved`` adds, anything else removes; a
+   ``@group`` is not a user and is ignored);
+1. a plain shape, any other ``pkgdb.*`` topic::
 
        {"package": "kernel", "user": "alice", "relation": "owner|comaintainer|watcher",
         "action": "added|removed", "agent": "bob"}
@@ -57,10 +62,35 @@ def _get(body: Any, *path: str) -> Any:
     return body
 
 
+def _own_schema(topic: str, body: dict[str, Any]) -> list[Change_] | None:
+    """The changes of a message in one of fedbus's PkgDB schemas; None for another topic."""
+    package = body.get("package")
+    if topic.endswith(".pkgdb.package.new"):
+        owner = body.get("owner")
+        return [(owner, package, "owner", True)] if isinstance(owner, str) else []
+    if topic.endswith(".pkgdb.package.owner.update"):
+        new, old = body.get("owner"), body.get("previous_owner")
+        out: list[Change_] = []
+        if isinstance(old, str) and old != new:
+            out.append((old, package, "owner", False))
+        if isinstance(new, str):
+            out.append((new, package, "owner", True))
+        return out
+    if topic.endswith(".pkgdb.package.acl.update"):
+        user, kind = body.get("user"), body.get("acl")
+        if not isinstance(user, str) or user.startswith("@") or kind not in ACL_RELATION:
+            return []
+        return [(user, package, ACL_RELATION[kind], body.get("status") == "Approved")]
+    return None
+
+
 def changes_in(topic: str, body: Any) -> list[Change_]:
     """The (user, package, relation, added) changes a PkgDB message describes."""
     if not isinstance(body, dict):
         return []
+    own = _own_schema(topic, body)
+    if own is not None:
+        return own if isinstance(body.get("package"), str) else []
     if isinstance(body.get("package"), str) and ("user" in body or "users" in body):
         users = body.get("users") or [body.get("user")]
         relation = body.get("relation", "watcher")

@@ -119,6 +119,43 @@ def test_pkgdb_bodies(store: Store) -> None:
     assert sorted(p.package for p in store.user("carol").list_packages()) == ["bash", "vim"]
 
 
+def test_pkgdb_in_fedbus_own_schemas(store: Store) -> None:
+    """The bodies of fedbus.message.schemas.pkgdb, as the package database publishes them."""
+    from fedbus.message.schemas.pkgdb import (
+        PackageAclUpdateV1,
+        PackageNewV1,
+        PackageOwnerUpdateV1,
+    )
+
+    t = "org.fedoraproject.prod.pkgdb.package"
+    for cls in (PackageNewV1, PackageOwnerUpdateV1, PackageAclUpdateV1):
+        cls(topic="org.fedoraproject.prod." + cls.topic_pattern.split(".*.")[1],
+            body=cls.example).validate()  # the bodies below are valid examples
+    new = {"package": "python-fedbus", "agent": "alice", "owner": "alice"}
+    assert pkgdb.apply(store, f"{t}.new", new) == 1
+    assert [(p.package, p.relation) for p in store.user("alice").list_packages()] == [
+        ("python-fedbus", "owner")
+    ]
+    moved = {"package": "python-fedbus", "agent": "alice", "owner": "bob",
+             "previous_owner": "alice"}  # fmt: skip
+    assert pkgdb.apply(store, f"{t}.owner.update", moved) == 2
+    assert store.user("alice").list_packages() == []
+    assert [p.relation for p in store.user("bob").list_packages()] == ["owner"]
+
+    def acl(user: str, kind: str, status: str) -> dict[str, str]:
+        return {"package": "bash", "agent": "admin", "user": user, "acl": kind,
+                "status": status}  # fmt: skip
+
+    assert pkgdb.apply(store, f"{t}.acl.update", acl("carol", "commit", "Approved")) == 1
+    assert [p.relation for p in store.user("carol").list_packages()] == ["comaintainer"]
+    assert pkgdb.apply(store, f"{t}.acl.update", acl("carol", "commit", "Removed")) == 1
+    assert store.user("carol").list_packages() == []
+    assert pkgdb.apply(store, f"{t}.acl.update", acl("dave", "watchcommits", "Approved")) == 1
+    assert [p.relation for p in store.user("dave").list_packages()] == ["watcher"]
+    assert pkgdb.apply(store, f"{t}.acl.update", acl("@kernel-sig", "commit", "Approved")) == 0
+    assert pkgdb.apply(store, f"{t}.acl.update", acl("erin", "ticket", "Approved")) == 0
+
+
 def test_commit_mail_rendering() -> None:
     body = {"agent": "carol", "commit": {
         "name": "Carol", "email": "c@x.org", "username": "carol", "summary": "Fix it",
