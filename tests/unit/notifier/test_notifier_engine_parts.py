@@ -11,10 +11,10 @@ from fedora_messaging_git_hook_messages.commit import CommitV1
 
 from fedbus.errors import ConfigError
 from fedbus.notifier import pkgdb
-from fedbus.notifier.delivery import InFlight, Ledger
 from fedbus.notifier.digest import Digests
 from fedbus.notifier.index import DestinationEntry, Index, Match, Target
 from fedbus.notifier.jobs import Job
+from fedbus.notifier.ledger import InFlight, Ledger
 from fedbus.notifier.loader import IndexLoader
 from fedbus.notifier.migrate import upgrade
 from fedbus.notifier.render import jobs_for

@@ -15,8 +15,8 @@ from flask import Flask
 from koji_fedoramessaging_messages.build import BuildStateChangeV1
 from sqlalchemy import text
 
-from fedbus.notifier.delivery import Ledger
 from fedbus.notifier.jobs import Job
+from fedbus.notifier.ledger import Ledger
 from fedbus.notifier.migrate import upgrade
 from fedbus.notifier.senders.service import Sender
 from fedbus.notifier.settings import sqlite_url

@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from fedbus.client.connect import TlsOptions
-from fedbus.notifier.delivery import Ledger
 from fedbus.notifier.jobs import Job, JobConsumer
+from fedbus.notifier.ledger import Ledger
 from fedbus.notifier.senders.guard import Guard
 from fedbus.notifier.senders.irc import IrcClient
 from fedbus.notifier.senders.limits import Limits, Rate
