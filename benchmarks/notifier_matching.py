@@ -52,7 +52,6 @@ from fedbus.notifier.index import (
     RuleEntry,
     UserEntry,
     service_of,
-    targets_of,
 )
 from fedbus.notifier.worker import load_index
 
@@ -191,7 +190,8 @@ class Size:
         self.match_times.append(clock() - t0)
         t0 = clock()
         for f in facts:
-            for t in targets_of(index.match(f)):  # what rendering a job reads (jobs_for)
+            for m in index.match(f):  # what rendering a job reads (jobs_for)
+                t = m.target
                 t.user, t.destination.kind, t.destination.address  # noqa: B018
         self.target_times.append(clock() - t0)
         t0 = clock()
