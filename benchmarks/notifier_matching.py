@@ -7,8 +7,8 @@ users, packages and an agent) is matched:
 
 - ``index``: :meth:`fedbus.notifier.index.Index.match` on facts extracted beforehand;
 - ``index + targets``: the same, then reading each notification's user and destination
-  from the index's target table, as :func:`fedbus.notifier.render.jobs_for` does next
-  (matching itself yields target numbers and rule ids);
+  from each :class:`~fedbus.notifier.index.Notification`'s ``Target``, as
+  :func:`fedbus.notifier.render.jobs_for` does next (matching takes the ``Target`` s);
 - ``index + accessors``: :meth:`~fedbus.notifier.index.Index.match` on facts read through
   the schema accessors per message (:func:`fedbus.notifier.facts.facts_of`) — what a worker
   does;

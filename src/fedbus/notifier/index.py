@@ -569,14 +569,13 @@ class Index:
                     merged[target] = [rule_id]
                 else:
                     ids.append(rule_id)
-        targets = self._targets
+        found = map(self._targets.__getitem__, merged)  # each notification's Target
+        rule_ids: Iterable[list[int]] = merged.values()
         if len(facts.packages) > 1:
             # an owned_packages rule sits in the bucket of each of the user's packages
-            return [
-                Notification((targets[t], list(dict.fromkeys(ids))))  # type: ignore[arg-type]
-                for t, ids in merged.items()
-            ]
-        return [Notification((targets[t], ids)) for t, ids in merged.items()]  # type: ignore[arg-type]
+            rule_ids = [list(dict.fromkeys(ids)) for ids in rule_ids]
+        # (map and zip: a loop without Python bytecode per notification)
+        return list(map(Notification, zip(found, rule_ids, strict=True)))  # type: ignore[arg-type]
 
 
 def _without(bucket: Bucket, mine: range) -> Bucket:
