@@ -7,8 +7,8 @@ users, packages and an agent) is matched:
 
 - ``index``: :meth:`fedbus.notifier.index.Index.match` on facts extracted beforehand;
 - ``index + targets``: the same, then reading each notification's user and destination
-  from the index's target table, as :func:`fedbus.notifier.render.jobs_for` does next
-  (matching itself yields target numbers and rule ids);
+  from each :class:`~fedbus.notifier.index.Notification`'s ``Target``, as
+  :func:`fedbus.notifier.render.jobs_for` does next (matching takes the ``Target`` s);
 - ``index + accessors``: :meth:`~fedbus.notifier.index.Index.match` on facts read through
   the schema accessors per message (:func:`fedbus.notifier.facts.facts_of`) — what a worker
   does;
@@ -52,7 +52,6 @@ from fedbus.notifier.index import (
     RuleEntry,
     UserEntry,
     service_of,
-    targets_of,
 )
 from fedbus.notifier.worker import load_index
 
@@ -191,7 +190,8 @@ class Size:
         self.match_times.append(clock() - t0)
         t0 = clock()
         for f in facts:
-            for t in targets_of(index.match(f)):  # what rendering a job reads (jobs_for)
+            for m in index.match(f):  # what rendering a job reads (jobs_for)
+                t = m.target
                 t.user, t.destination.kind, t.destination.address  # noqa: B018
         self.target_times.append(clock() - t0)
         t0 = clock()

@@ -10,11 +10,17 @@ agent, severity); the index then looks up only the buckets those facts name:
 - ``username → rules``: ``user`` rules of the followers of that user, and the user's own
   ``my_events`` rules.
 
-The candidates are then filtered (muted, severity, exclude my own actions, excluded topics
-and services) and merged per (user, destination): the cost of a message grows with the
-rules it matches, not with the number of users.  :meth:`Index.put_user` /
-:meth:`Index.drop_user` change one user's entries (workers call them for the users whose
-preferences changed, see :mod:`.loader`).
+Each kind of rule is a small class (:class:`TopicRule` … :class:`MyEventsRule`, by name in
+:data:`KINDS`) that says which of these bucket families its entries go to, and under which
+keys.  The candidates are then filtered (muted, severity, exclude my own actions, excluded
+topics and services) and merged per (user, destination): the cost of a message grows with
+the rules it matches, not with the number of users.
+
+The API: :meth:`Index.match` gives the :class:`Notification` s of a message's
+:class:`Facts` — each holds its :class:`Target` (user, destination) and the rule ids, and
+stays valid whatever the index does next; :meth:`Index.put_user` / :meth:`Index.drop_user`
+change one user's entries and :meth:`Index.load` many at once (workers call them for the
+users whose preferences changed, see :mod:`.loader`).  The rest is private.
 
 Layout (what a message touches, kept small because at 100k users the index is far larger
 than the CPU caches and every object reached is a likely cache miss):
@@ -22,10 +28,11 @@ than the CPU caches and every object reached is a likely cache miss):
 - a bucket is a packed ``array`` of C ints, ``(target number, rule id, filter number)``
   repeated: one entry per (rule, destination), 12 bytes, no Python object per entry — the
   entries of a bucket sit in a few consecutive cache lines;
-- a target is one (user, destination); :attr:`Index.targets` is the list of them, a user's
-  numbered consecutively.  Matches are merged on the number, and a :class:`Match` is
-  (target number, rule ids): matching never reads a user's or a destination's object,
-  rendering a notification reads its :class:`Target` from the list;
+- a target is one (user, destination); ``Index._targets`` is the list of them, a user's
+  numbered consecutively.  Matches are merged on the number; only then is each
+  notification's :class:`Target` taken from the list, once per notification (rendering
+  reads it next anyway): matching reads no destination object, and no target of a
+  candidate that was filtered out;
 - a :class:`_Filter` holds a rule's filters (and its user's mute) and is shared, by
   number, by every rule with the same ones (most rules share a handful), so it stays in
   the cache; number 0 is no filter.  :meth:`Index.load` sorts each bucket by filter, so
@@ -35,9 +42,12 @@ than the CPU caches and every object reached is a likely cache miss):
 
 A layout of flat tuples (rule id, ``Target`` object, filter object) reaches one ``Target``
 object per notification while matching: at 100k users, 60.6 last-level misses per message
-against 14.3 at 1k (cachegrind, ``benchmarks/notifier_matching_misses.py``); this one
-reaches none (42.7 against 14.7; every layout measured:
-``benchmarks/results/notifier_index_layouts.md``).  Filters that carry a mute date are
+against 14.3 at 1k (cachegrind, ``benchmarks/notifier_matching_misses.py``); the packed
+buckets reach none (42.7 against 14.7, measured when :meth:`Index.match` returned target
+numbers and the caller read the targets afterwards; every layout measured:
+``benchmarks/results/notifier_index_layouts.md``).  Taking each notification's ``Target``
+inside :meth:`Index.match` moves that read from the caller, it adds none
+(``benchmarks/results/notifier_matching_ab.md``).  Filters that carry a mute date are
 shared only by equal dates and are not freed before the worker restarts (a few hundred
 bytes per mute change).
 """
@@ -50,11 +60,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fedbus.message.topic import topic_matches
-
-TRACK_KINDS = ("topic", "service", "package", "owned_packages", "user", "my_events")
 
 # (target number, rule id, filter number) repeated, packed as C ints (rule ids are the
 # database's integer keys); see the module's docstring.
@@ -131,54 +139,37 @@ class Target:
         return f"Target({self.user!r}, {d.kind}:{d.address})"
 
 
-class Match(tuple[int, list[int], list["Target | None"]]):
+class Notification(tuple[Target, list[int]]):
     """One notification: a target (one user's destination) and the rules that matched,
-    merged.
+    merged.  Safe to keep: it holds its :class:`Target`, which the index never changes.
 
-    Matching decides it from the packed index entries alone (target number, rule ids); the
-    user and the destination are read from the index's target table when asked for — by
-    :func:`~fedbus.notifier.render.jobs_for`, right after matching: a match is valid until
-    the index next changes (a dropped user's numbers are given to the next user added).
-    A tuple made without a Python-level ``__init__``: a message makes one per notification.
+    Made from the pair, ``Notification((target, rule_ids))``: tuple's own constructor, no
+    Python-level ``__init__`` (a message makes one per notification, 18 on average).
     """
 
     __slots__ = ()
 
-    def __new__(cls, number: int, rule_ids: list[int], targets: list[Target | None]) -> Match:
-        return tuple.__new__(cls, (number, rule_ids, targets))
-
-    rule_ids = property(itemgetter(1), doc="the rules that matched, merged")
-
-    @property
-    def target(self) -> Target:
-        return targets_of([self])[0]
+    target: Target = property(itemgetter(0))  # type: ignore[assignment]
+    rule_ids: list[int] = property(itemgetter(1))  # type: ignore[assignment]
 
     @property
     def user_id(self) -> int:
-        return self.target.user_id
+        return self[0].user_id
 
     @property
     def user(self) -> str:
-        return self.target.user
+        return self[0].user
 
     @property
     def destination(self) -> DestinationEntry:
-        return self.target.destination
+        return self[0].destination
 
     @property
     def destination_id(self) -> int:
-        return self.target.destination.id
+        return self[0].destination.id
 
     def __repr__(self) -> str:
-        return f"Match(target {self[0]}, rules {self[1]})"
-
-
-def targets_of(matches: list[Match]) -> list[Target]:
-    """The user and destination of each match, in one pass (what rendering reads)."""
-    found = [m[2][m[0]] for m in matches]
-    if None in found:
-        raise LookupError("a target was dropped from the index after matching")
-    return found  # type: ignore[return-value]
+        return f"Notification({self[0]!r}, rules {self[1]})"
 
 
 class _Filter:
@@ -227,8 +218,34 @@ class _Node:
         self.rules: Bucket = _EMPTY
 
 
-# where a user's entries sit: a bucket map and its key, or a trie node (key "")
-_Where = dict[str, Bucket] | _Node
+class _Trie:
+    """The ``topic`` rules' buckets, by glob, in a trie of the glob's words (matching walks
+    it with the message's topic); a mapping like the other bucket families."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.root = _Node()
+
+    def _node(self, glob: str) -> _Node:
+        if not glob.startswith("org."):
+            glob = f"{self.prefix}.{glob}"
+        node = self.root
+        for word in glob.split("."):
+            node = node.children.setdefault(word, _Node())
+        return node
+
+    def get(self, glob: str, default: Bucket = _EMPTY) -> Bucket:
+        return self._node(glob).rules or default
+
+    def __setitem__(self, glob: str, bucket: Bucket) -> None:
+        self._node(glob).rules = bucket
+
+    def __delitem__(self, glob: str) -> None:
+        self._node(glob).rules = _EMPTY
+
+
+# a bucket family: key -> bucket
+_Family = dict[str, Bucket] | _Trie
 
 
 class _User:
@@ -236,8 +253,8 @@ class _User:
 
     def __init__(self, name: str, numbers: range) -> None:
         self.name = name
-        self.numbers = numbers  # the user's targets: Index.targets[numbers]
-        self.places: dict[tuple[int, str], tuple[_Where, str]] = {}
+        self.numbers = numbers  # the user's targets: Index._targets[numbers]
+        self.places: dict[tuple[int, str], tuple[_Family, str]] = {}
         self.rules = 0  # entries placed (rule x bucket)
 
 
@@ -247,27 +264,113 @@ def service_of(topic: str) -> str:
     return words[3] if len(words) > 3 else ""
 
 
+class TrackingRule:
+    """What one kind of rule tracks, and so where the index puts it.
+
+    The index keeps four *families* of buckets, each looked up once per message with one
+    of its facts: ``topics`` (a trie of globs, walked with the message's topic),
+    ``services`` (the topic's service word and the message's app name), ``packages`` and
+    ``names`` (the message's usernames).  A rule's entries go into the buckets of its kind's
+    :attr:`family` under the keys :meth:`keys` gives, so a rule matches a message when one
+    of its keys is among the message's facts of that family.
+    """
+
+    kind: ClassVar[str]
+    family: ClassVar[str]
+
+    @staticmethod
+    def keys(rule: RuleEntry, user: UserEntry) -> Iterable[str]:
+        return (rule.value,)
+
+
+class TopicRule(TrackingRule):
+    """An AMQP topic glob (``*`` one word, ``#`` any), full or relative to the prefix."""
+
+    kind, family = "topic", "topics"
+
+
+class ServiceRule(TrackingRule):
+    """A service: the topic's word after ``org.<org>.<env>``, or the message's app name."""
+
+    kind, family = "service", "services"
+
+
+class PackageRule(TrackingRule):
+    """A package the message names."""
+
+    kind, family = "package", "packages"
+
+
+class OwnedPackagesRule(TrackingRule):
+    """Any package the user owns or watches (the rule's value is unused)."""
+
+    kind, family = "owned_packages", "packages"
+
+    @staticmethod
+    def keys(rule: RuleEntry, user: UserEntry) -> Iterable[str]:
+        return dict.fromkeys(user.packages)
+
+
+class UserRule(TrackingRule):
+    """Another user the message names (a user followed)."""
+
+    kind, family = "user", "names"
+
+
+class MyEventsRule(TrackingRule):
+    """The user themself, named by the message (the rule's value is unused)."""
+
+    kind, family = "my_events", "names"
+
+    @staticmethod
+    def keys(rule: RuleEntry, user: UserEntry) -> Iterable[str]:
+        return (user.name,)
+
+
+#: Every kind of tracking rule, by the name rules carry in ``kind``.
+KINDS: dict[str, type[TrackingRule]] = {
+    k.kind: k
+    for k in (TopicRule, ServiceRule, PackageRule, OwnedPackagesRule, UserRule, MyEventsRule)
+}
+
+
 class Index:
-    """Preferences of all users, bucketed for lookup by message facts."""
+    """Preferences of all users, bucketed for lookup by message facts.
+
+    The API: :meth:`put_user` / :meth:`drop_user` / :meth:`load` change it, :meth:`match`
+    gives a message's :class:`Notification` s; :attr:`user_count` and :attr:`rule_count`
+    say how big it is.  Everything else is its layout (see the module's docstring).
+    """
 
     def __init__(self, prefix: str = "org.fedoraproject.prod") -> None:
         self.prefix = prefix
-        self.users: dict[int, _User] = {}
-        self.trie = _Node()
-        self.services: dict[str, Bucket] = {}
-        self.packages: dict[str, Bucket] = {}
-        self.names: dict[str, Bucket] = {}
+        self.rule_count = 0  # entries placed (rule x bucket)
+        self._users: dict[int, _User] = {}
+        self._trie = _Trie(prefix)
+        self._services: dict[str, Bucket] = {}
+        self._packages: dict[str, Bucket] = {}
+        self._names: dict[str, Bucket] = {}
+        self._families: dict[str, _Family] = {
+            "topics": self._trie,
+            "services": self._services,
+            "packages": self._packages,
+            "names": self._names,
+        }
         # target number -> (user, destination); a user's targets are numbered consecutively,
         # and a dropped user's numbers go to the next user added with as many destinations
-        self.targets: list[Target | None] = []
+        self._targets: list[Target | None] = []
         self._free: dict[int, list[int]] = {}  # size -> first numbers of free runs
         self._numbers: dict[str, range] = {}  # user name -> its targets ("exclude mine")
         self._topic_cache: dict[str, tuple[Bucket, str]] = {}
         # filter number -> filter; 0: none (passes everything)
         self._filters: list[_Filter] = [_Filter(0, False, frozenset(), (), None)]
         self._filter_ids: dict[tuple[Any, ...], int] = {}
-        self._staged: dict[tuple[int, str], tuple[_Where, str, list[int]]] | None = None
-        self.rule_count = 0
+        self._staged: dict[tuple[int, str], tuple[_Family, str, list[int]]] | None = None
+
+    @property
+    def user_count(self) -> int:
+        """The users indexed (not paused, with a verified destination)."""
+        return len(self._users)
 
     # -- building -----------------------------------------------------------------------
 
@@ -278,11 +381,14 @@ class Index:
             return
         numbers = self._number(entry)
         user = _User(entry.name, numbers)
-        self.users[entry.id] = user
+        self._users[entry.id] = user
         self._numbers[entry.name] = numbers
         by_id = {d.id: n for d, n in zip(entry.destinations, numbers, strict=True)}
         everywhere = tuple(numbers)
         for rule in entry.rules:
+            kind = KINDS.get(rule.kind)
+            if kind is None:
+                continue
             chosen = (
                 tuple(by_id[i] for i in rule.destination_ids if i in by_id)
                 if rule.destination_ids
@@ -292,19 +398,9 @@ class Index:
                 continue
             filt = self._filter(rule, entry.muted_until)
             entries = [x for n in chosen for x in (n, rule.id, filt)]
-            if rule.kind == "topic":
-                self._add(user, self._trie_node(rule.value), "", entries)
-            elif rule.kind == "service":
-                self._add(user, self.services, rule.value, entries)
-            elif rule.kind == "package":
-                self._add(user, self.packages, rule.value, entries)
-            elif rule.kind == "owned_packages":
-                for package in dict.fromkeys(entry.packages):
-                    self._add(user, self.packages, package, entries)
-            elif rule.kind == "user":
-                self._add(user, self.names, rule.value, entries)
-            elif rule.kind == "my_events":
-                self._add(user, self.names, entry.name, entries)
+            family = self._families[kind.family]
+            for key in kind.keys(rule, entry):
+                self._add(user, family, key, entries)
 
     def _number(self, entry: UserEntry) -> range:
         """Number the user's targets: a free run of this size, or new numbers at the end."""
@@ -313,39 +409,36 @@ class Index:
         if runs:
             first = runs.pop()
         else:
-            first = len(self.targets)
-            self.targets.extend([None] * size)
+            first = len(self._targets)
+            self._targets.extend([None] * size)
         for i, d in enumerate(entry.destinations):
-            self.targets[first + i] = Target(entry.id, entry.name, d)
+            self._targets[first + i] = Target(entry.id, entry.name, d)
         return range(first, first + size)
 
     def drop_user(self, user_id: int) -> None:
-        user = self.users.pop(user_id, None)
+        """Remove one user's entries (nothing if the user is not indexed)."""
+        user = self._users.pop(user_id, None)
         if user is None:
             return
         if self._staged:  # the user's entries may still be staged
             self._flush()
-        for where, key in user.places.values():
-            kept = _without(_get(where, key), user.numbers)
-            if isinstance(where, _Node):
-                where.rules = kept
-                self._topic_cache.clear()
-                continue
+        for family, key in user.places.values():
+            kept = _without(family.get(key, _EMPTY), user.numbers)
             if kept:
-                where[key] = kept
+                family[key] = kept
             else:
-                del where[key]
-            if where is self.services:
+                del family[key]
+            if family is self._trie or family is self._services:
                 self._topic_cache.clear()
         self.rule_count -= user.rules
         numbers = user.numbers
-        self.targets[numbers.start : numbers.stop] = [None] * len(numbers)
+        self._targets[numbers.start : numbers.stop] = [None] * len(numbers)
         self._free.setdefault(len(numbers), []).append(numbers.start)
         if self._numbers.get(user.name) is numbers:
             del self._numbers[user.name]
 
     def load(self, entries: Iterable[UserEntry]) -> None:
-        """Add many users: each bucket is built once, at the end."""
+        """Add (or replace) many users: each bucket is built once, at the end."""
         outer = self._staged is not None
         if not outer:
             self._staged = {}
@@ -371,42 +464,34 @@ class Index:
             self._filters.append(_Filter(sev, mine, ex_services, globs, muted_until))
         return number
 
-    def _add(self, user: _User, where: _Where, key: str, entries: list[int]) -> None:
-        place = (id(where), key)
-        user.places[place] = (where, key)
+    def _add(self, user: _User, family: _Family, key: str, entries: list[int]) -> None:
+        place = (id(family), key)
+        user.places[place] = (family, key)
         user.rules += 1
         self.rule_count += 1
-        if isinstance(where, _Node) or where is self.services:
+        if family is self._trie or family is self._services:
             self._topic_cache.clear()
         if self._staged is not None:
             staged = self._staged.get(place)
             if staged is None:
-                self._staged[place] = (where, key, list(entries))
+                self._staged[place] = (family, key, list(entries))
             else:
                 staged[2].extend(entries)
             return
-        _set(where, key, _get(where, key) + _packed(entries))
+        family[key] = family.get(key, _EMPTY) + _packed(entries)
 
     def _flush(self) -> None:
         """Build the staged buckets, each once, their entries sorted by filter (matching
         decides a filter once per run of entries that share it)."""
         assert self._staged is not None
-        for where, key, entries in self._staged.values():
-            old = _get(where, key)
+        for family, key, entries in self._staged.values():
+            old = family.get(key, _EMPTY)
             if old:
                 entries = list(old) + entries
             it = iter(entries)
             ordered = sorted(zip(it, it, it, strict=True), key=itemgetter(2))
-            _set(where, key, _packed(chain.from_iterable(ordered)))
+            family[key] = _packed(chain.from_iterable(ordered))
         self._staged.clear()
-
-    def _trie_node(self, glob: str) -> _Node:
-        if not glob.startswith("org."):
-            glob = f"{self.prefix}.{glob}"
-        node = self.trie
-        for word in glob.split("."):
-            node = node.children.setdefault(word, _Node())
-        return node
 
     # -- matching -----------------------------------------------------------------------
 
@@ -415,9 +500,9 @@ class Index:
         if cached is not None:
             return cached
         found: list[Bucket] = []
-        _walk(self.trie, topic.split("."), 0, found)
+        _walk(self._trie.root, topic.split("."), 0, found)
         service = service_of(topic)
-        found.append(self.services.get(service, _EMPTY))
+        found.append(self._services.get(service, _EMPTY))
         # '#' may reach a node twice: each bucket once
         unique = {id(b): b for b in found if b}.values()
         result = (_packed(chain.from_iterable(unique)), service)
@@ -433,10 +518,10 @@ class Index:
         if len(services) > 1 or topic_service not in services:
             for service in services:
                 if service != topic_service:
-                    bucket = self.services.get(service)
+                    bucket = self._services.get(service)
                     if bucket:
                         found.append(bucket)
-        packages, names = self.packages, self.names
+        packages, names = self._packages, self._names
         for package in facts.packages:
             bucket = packages.get(package)
             if bucket:
@@ -448,8 +533,9 @@ class Index:
                 found.append(bucket)
         return found
 
-    def match(self, facts: Facts, now: dt.datetime | None = None) -> list[Match]:
-        """The notifications ``facts`` produces, one per (user, destination)."""
+    def match(self, facts: Facts, now: dt.datetime | None = None) -> list[Notification]:
+        """The notifications ``facts`` produces, one per (user, destination), their rules
+        merged; ``now`` (naive UTC) decides mutes, the current time if not given."""
         buckets = self._buckets(facts)
         if not buckets:
             return []
@@ -483,24 +569,13 @@ class Index:
                     merged[target] = [rule_id]
                 else:
                     ids.append(rule_id)
-        targets, new = self.targets, tuple.__new__
+        found = map(self._targets.__getitem__, merged)  # each notification's Target
+        rule_ids: Iterable[list[int]] = merged.values()
         if len(facts.packages) > 1:
             # an owned_packages rule sits in the bucket of each of the user's packages
-            return [new(Match, (t, list(dict.fromkeys(ids)), targets)) for t, ids in merged.items()]
-        return [new(Match, (t, ids, targets)) for t, ids in merged.items()]
-
-
-def _get(where: _Where, key: str) -> Bucket:
-    if isinstance(where, _Node):
-        return where.rules
-    return where.get(key, _EMPTY)
-
-
-def _set(where: _Where, key: str, bucket: Bucket) -> None:
-    if isinstance(where, _Node):
-        where.rules = bucket
-    else:
-        where[key] = bucket
+            rule_ids = [list(dict.fromkeys(ids)) for ids in rule_ids]
+        # (map and zip: a loop without Python bytecode per notification)
+        return list(map(Notification, zip(found, rule_ids, strict=True)))  # type: ignore[arg-type]
 
 
 def _without(bucket: Bucket, mine: range) -> Bucket:

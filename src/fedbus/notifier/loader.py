@@ -42,7 +42,7 @@ class IndexLoader:
             ids = list(s.scalars(select(User.id)))
         for i in range(0, len(ids), CHUNK):
             self._reload(ids[i : i + CHUNK])
-        log.info("index: %d users, %d rule entries", len(self.index.users), self.index.rule_count)
+        log.info("index: %d users, %d rule entries", self.index.user_count, self.index.rule_count)
         return len(ids)
 
     def refresh(self) -> int:

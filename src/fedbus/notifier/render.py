@@ -15,7 +15,7 @@ from typing import Any
 from fedora_messaging.message import Message
 
 from fedbus.notifier.facts import summary_of, text_of, url_of
-from fedbus.notifier.index import Match, targets_of
+from fedbus.notifier.index import Notification
 from fedbus.notifier.jobs import Job
 
 MAX_TEXT = 200_000
@@ -41,7 +41,7 @@ def one_line(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def jobs_for(message: Message, matches: list[Match], base_url: str) -> list[Job]:
+def jobs_for(message: Message, matches: list[Notification], base_url: str) -> list[Job]:
     summary = summary_of(message)
     url = url_of(message)
     text = text_of(message)[:MAX_TEXT]
@@ -49,7 +49,8 @@ def jobs_for(message: Message, matches: list[Match], base_url: str) -> list[Job]
     subject = _commit_subject(message.body, summary) if is_commit(topic) else summary
     subject = one_line(subject, 200)
     jobs = []
-    for m, target in zip(matches, targets_of(matches), strict=True):
+    for m in matches:
+        target = m.target
         d = target.destination
         footer = (
             f"\n\n-- \nYou receive this because of your notification rules "

@@ -12,7 +12,7 @@ from fedora_messaging_git_hook_messages.commit import CommitV1
 from fedbus.errors import ConfigError
 from fedbus.notifier import pkgdb
 from fedbus.notifier.digest import Digests
-from fedbus.notifier.index import DestinationEntry, Index, Match, Target
+from fedbus.notifier.index import DestinationEntry, Index, Notification, Target
 from fedbus.notifier.jobs import Job
 from fedbus.notifier.ledger import InFlight, Ledger
 from fedbus.notifier.loader import IndexLoader
@@ -164,8 +164,8 @@ def test_commit_mail_rendering() -> None:
         "patch": "+new line\n", "date": "2026-01-01", "url": "https://src/x"}}  # fmt: skip
     m = CommitV1(topic="org.fedoraproject.prod.git.receive", body=body)
     dests = [DestinationEntry(1, "email", "a@x.org"), DestinationEntry(2, "irc", "alice")]
-    targets: list[Target | None] = [Target(7, "alice", d) for d in dests]
-    mail, irc = jobs_for(m, [Match(i, [3, 1], targets) for i in range(2)], "https://n.test")
+    notes = [Notification((Target(7, "alice", d), [3, 1])) for d in dests]
+    mail, irc = jobs_for(m, notes, "https://n.test")
     assert mail.subject == "[rpms/kernel] f41: Fix it" and "+new line" in mail.text
     assert "rules #1, #3" in mail.text and "https://n.test/settings/rules" in mail.text
     assert irc.subject == "" and "\n" not in irc.text and irc.text.endswith("https://src/x")

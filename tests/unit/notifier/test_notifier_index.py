@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-import pytest
-
 from fedbus.message.topic import topic_matches
 from fedbus.notifier.index import (
+    KINDS,
     DestinationEntry,
     Facts,
     Index,
@@ -17,6 +16,7 @@ from fedbus.notifier.index import (
     UserEntry,
     service_of,
 )
+from fedbus.notifier.models import RULE_KINDS
 
 P = "org.fedoraproject.prod"
 MAIL = DestinationEntry(1, "email", "a@example.org")
@@ -102,7 +102,7 @@ def test_incremental_updates_and_topic_cache() -> None:
     assert len(idx.match(facts("bodhi.update"))) == 1
     idx.drop_user(1)
     assert idx.match(facts("bodhi.update")) == [] and idx.rule_count == 0
-    assert not idx.packages and not idx.names and not idx.services
+    assert not idx._packages and not idx._names and not idx._services  # internals: freed
 
 
 def hits(u: UserEntry, r: RuleEntry, f: Facts) -> bool:
@@ -189,7 +189,7 @@ def test_index_agrees_with_naive_evaluation() -> None:
     assert total > 500  # the comparison is not vacuous
 
 
-def test_matches_name_their_user_and_destination_through_the_target_table() -> None:
+def test_matches_name_their_user_and_destination() -> None:
     idx = Index(P)
     idx.load([user(1, RuleEntry(1, "package", "kernel"), name="alice",
                    destinations=(MAIL, IRC))])  # fmt: skip
@@ -197,7 +197,7 @@ def test_matches_name_their_user_and_destination_through_the_target_table() -> N
     assert [(m.user_id, m.user, m.destination, m.rule_ids) for m in got] == [
         (1, "alice", MAIL, [1]), (1, "alice", IRC, [1])]  # fmt: skip
     idx.drop_user(1)
-    assert idx.targets == [None, None] and idx.users == {}
+    assert idx._targets == [None, None] and idx.user_count == 0  # internals: freed
 
 
 def test_a_dropped_users_numbers_go_to_the_next_user_of_the_same_size() -> None:
@@ -206,14 +206,19 @@ def test_a_dropped_users_numbers_go_to_the_next_user_of_the_same_size() -> None:
               user(2, RuleEntry(2, "package", "bash"))])  # fmt: skip
     idx.drop_user(1)
     idx.put_user(user(3, RuleEntry(3, "my_events"), name="carol", destinations=(MAIL, IRC)))
-    assert len(idx.targets) == 3  # reused, not grown
+    assert len(idx._targets) == 3  # internals: reused, not grown
     assert idx.match(facts("x", packages=["kernel"])) == []
     got = idx.match(facts("x", users=["carol"], agent="u2"))
     assert sorted((m.user, m.destination_id) for m in got) == [("carol", 1), ("carol", 2)]
-    stale = idx.match(facts("x", packages=["bash"]))[0]
+    kept = idx.match(facts("x", packages=["bash"]))[0]
     idx.drop_user(2)
-    with pytest.raises(LookupError, match="dropped from the index after matching"):
-        stale.user  # noqa: B018
+    idx.put_user(user(4, RuleEntry(4, "package", "vim"), name="dave"))  # takes u2's number
+    assert (kept.user_id, kept.user, kept.destination_id, kept.rule_ids) == (2, "u2", 20, [2])
+
+
+def test_every_rule_kind_the_store_accepts_has_a_class() -> None:
+    assert set(KINDS) == set(RULE_KINDS)
+    assert all(k.kind == name for name, k in KINDS.items())
 
 
 def test_buckets_built_in_chunks_and_updated_one_user_at_a_time_agree() -> None:
