@@ -27,7 +27,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 URL = os.environ.get(
     "FEDBUS_TEST_AMQP_URL", "amqp://fedbus-test:fedbus-test@127.0.0.1:5672/%2F"
 )
-MGMT = os.environ.get("FEDBUS_TEST_MGMT_URL", "http://127.0.0.1:15672")
+# scripts/host-rabbitmq.sh env gives the management URL with the account in it
+# (http://user:password@host:port); urllib wants it without, the account goes in a header.
+_MGMT = urllib.parse.urlsplit(os.environ.get("FEDBUS_TEST_MGMT_URL", "http://127.0.0.1:15672"))
+MGMT = _MGMT._replace(netloc=_MGMT.netloc.rpartition("@")[2]).geturl()
 TOPIC = "org.fedoraproject.local.git.commit.receive"
 
 
