@@ -19,12 +19,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import pika
-import pika.exceptions
-
 from fedbus import config
 from fedbus.cli.cmd_catalog import one_line_errors, table
-from fedbus.client.blocking import amqp_reason, open_connection, quiet_pika
+from fedbus.client.blocking import connected, quiet_pika
 from fedbus.consumer.replay import consumer_queue, peek, replay
 from fedbus.errors import FedbusError
 
@@ -65,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config.load(args.config, missing_ok=bool(args.url))
     quiet_pika(args.verbose)
     urls = tuple(args.url) if args.url else None
-    conn = open_connection(cfg.amqp, urls, "fedbus-dlq")
-    try:
+    with connected(cfg.amqp, urls, "fedbus-dlq") as conn:
         channel = conn.channel()
         if args.replay:
             done = replay(channel, args.queue, args.limit, max_waiting=args.max_waiting)
@@ -81,9 +77,4 @@ def run(args: argparse.Namespace) -> int:
             rows = [("FAILED AT", "ID", "TOPIC", "REASON")]
             rows += [(d.failed_at, d.message_id, d.topic, d.reason) for d in letters]
             print(table(rows), end="")
-    except pika.exceptions.AMQPError as exc:
-        raise FedbusError(f"broker: {amqp_reason(exc)}") from exc
-    finally:
-        if conn.is_open:
-            conn.close()
     return 0

@@ -19,12 +19,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-import pika
-import pika.exceptions
-
 from fedbus import config
 from fedbus.cli.cmd_catalog import one_line_errors
-from fedbus.client.blocking import amqp_reason, open_connection, quiet_pika
+from fedbus.client.blocking import connected, quiet_pika
 from fedbus.errors import FedbusError, ValidationError
 from fedbus.message.envelope import AmqpProperties, decode
 from fedbus.message.topic import validate_pattern
@@ -157,10 +154,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = config.load(args.config, missing_ok=bool(args.url))
     quiet_pika(args.verbose)
     urls = tuple(args.url) if args.url else None
-    conn = open_connection(cfg.amqp, urls, "fedbus-tail")
     color = use_color(args, sys.stdout)
     shown = 0
-    try:
+    with connected(cfg.amqp, urls, "fedbus-tail") as conn:
         ch = conn.channel()
         queue = ch.queue_declare("", exclusive=True, auto_delete=True).method.queue
         for g in globs:
@@ -173,9 +169,4 @@ def run(args: argparse.Namespace) -> int:
             shown += 1
             if args.count and shown >= args.count:
                 break
-    except pika.exceptions.AMQPError as exc:
-        raise FedbusError(f"broker: {amqp_reason(exc)}") from exc
-    finally:
-        if conn.is_open:
-            conn.close()
     return 0

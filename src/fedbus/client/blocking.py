@@ -20,12 +20,14 @@ TLS comes from the same ``[amqp.tls]`` settings for both, through
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import socket
 import ssl
 import urllib.parse
+from collections.abc import Iterator
 
 import pika
 import pika.exceptions
@@ -84,13 +86,22 @@ def quiet_pika(verbose: bool = False) -> None:
     logging.getLogger("pika").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
 
-def open_connection(
+@contextlib.contextmanager
+def connected(
     amqp: AmqpConfig, urls: tuple[str, ...] | None, program: str
-) -> pika.BlockingConnection:
+) -> Iterator[pika.BlockingConnection]:
     """A blocking connection for a short-lived command, named ``<program> <host> <pid>`` on
-    the broker; a one-line :class:`FedbusError` when no URL answers."""
+    the broker, closed on the way out; a one-line :class:`FedbusError` when no URL answers
+    or the broker closes it."""
     name = f"{program} {socket.gethostname()} {os.getpid()}"
     try:
-        return pika.BlockingConnection(pika_parameters(amqp, urls, name))
+        conn = pika.BlockingConnection(pika_parameters(amqp, urls, name))
     except (pika.exceptions.AMQPError, OSError) as exc:
         raise FedbusError(f"cannot connect to the broker: {amqp_reason(exc)}") from exc
+    try:
+        yield conn
+    except pika.exceptions.AMQPError as exc:
+        raise FedbusError(f"broker: {amqp_reason(exc)}") from exc
+    finally:
+        if conn.is_open:
+            conn.close()

@@ -28,7 +28,7 @@ from typing import Any
 import pika
 import pika.exceptions
 
-from fedbus.consumer.deadletter import ORIGINAL_TOPIC, TOPIC_HEADER
+from fedbus.consumer.deadletter import FAILED_AT, ORIGINAL_TOPIC, REASON, TOPIC_HEADER
 from fedbus.consumer.queues import QUEUE_EXCHANGE
 from fedbus.errors import FedbusError
 
@@ -38,15 +38,19 @@ DLQ_SUFFIX = ".dlq"
 _DEATH_HEADERS = ("x-death", "x-first-death-", "x-last-death-", "x-fedbus-")
 
 
+def _text(value: Any) -> str | None:
+    """A header value as text (AMQP tables may carry strings as bytes); None if it is not a
+    non-empty string."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value if isinstance(value, str) and value else None
+
+
 def delivered_topic(routing_key: str, exchange: str, headers: Mapping[str, Any] | None) -> str:
     """The topic of a delivery: its routing key, unless it came back to its queue through
     ``fedbus.queues`` (a replay or a job requeued), where the header carries it."""
     if exchange == QUEUE_EXCHANGE and headers:
-        topic = headers.get(TOPIC_HEADER)
-        if isinstance(topic, bytes):
-            topic = topic.decode("utf-8", "replace")
-        if isinstance(topic, str) and topic:
-            return topic
+        return _text(headers.get(TOPIC_HEADER)) or routing_key
     return routing_key
 
 
@@ -54,28 +58,25 @@ def original_topic(headers: Mapping[str, Any]) -> str | None:
     """The topic a dead letter was first published under: the framework's own header, or
     the first routing key of the broker's ``x-death`` record (``maxlen``, ``expired``)."""
     for value in (headers.get(TOPIC_HEADER), headers.get(ORIGINAL_TOPIC)):
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        if isinstance(value, str) and value and not value.endswith(DLQ_SUFFIX):
-            return value
+        topic = _text(value)
+        if topic and not topic.endswith(DLQ_SUFFIX):
+            return topic
     deaths = headers.get("x-death")
     if isinstance(deaths, list) and deaths and isinstance(deaths[-1], Mapping):
         keys = deaths[-1].get("routing-keys")
         if isinstance(keys, list) and keys:
-            key = keys[0]
-            return key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
+            return _text(keys[0])
     return None
 
 
 def reason(headers: Mapping[str, Any]) -> str:
     """Why a dead letter died, in one short phrase."""
-    text = headers.get("x-fedbus-reason")
+    text = _text(headers.get(REASON))
     if text:
-        return text.decode() if isinstance(text, bytes) else str(text)
+        return text
     deaths = headers.get("x-death")
     if isinstance(deaths, list) and deaths and isinstance(deaths[0], Mapping):
-        why = deaths[0].get("reason")
-        return f"broker: {why.decode() if isinstance(why, bytes) else why}"
+        return f"broker: {_text(deaths[0].get('reason'))}"
     return "unknown"
 
 
@@ -191,7 +192,7 @@ def peek(channel: Any, queue: str, limit: int = 20) -> tuple[int, list[DeadLette
         if method is None:
             break
         headers = dict(props.headers or {})
-        failed: Any = headers.get("x-fedbus-failed-at") or ""
+        failed: Any = headers.get(FAILED_AT) or ""
         if not failed and isinstance(headers.get("x-death"), list) and headers["x-death"]:
             failed = headers["x-death"][0].get("time") or ""
         if isinstance(failed, datetime.datetime):  # the broker's x-death time (UTC)
@@ -202,7 +203,7 @@ def peek(channel: Any, queue: str, limit: int = 20) -> tuple[int, list[DeadLette
                 props.message_id or "",
                 original_topic(headers) or "?",
                 reason(headers),
-                failed.decode() if isinstance(failed, bytes) else str(failed),
+                _text(failed) or "",
             )
         )
     return count, out
