@@ -30,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import pika
 from _common import Vhost, api, machine, percentile, write
-from support.notifier_servers import SmtpServer, wait_for
+from support.notifier_servers import SmtpServer
 from support.notifier_stack import PREFIX, Stack, commit
+from support.polling import wait_for
 
 USERS = 500
 CPU_PARTS = ("workers", "sender", "broker", "publisher + SMTP server")

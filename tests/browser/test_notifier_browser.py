@@ -28,8 +28,9 @@ from typing import Any
 import pytest
 from bus_browser import chromium, shot, submit
 from bus_e2e import koji_build
-from support.notifier_servers import SmtpServer, free_port, wait_for
+from support.notifier_servers import SmtpServer, free_port
 from support.notifier_stack import PREFIX, Stack
+from support.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

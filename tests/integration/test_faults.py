@@ -24,6 +24,7 @@ from pathlib import Path
 import pika
 import pytest
 from support import private_rabbitmq
+from support.polling import wait_for
 
 from fedbus.consumer import Consumer, Deduplicator
 from fedbus.message.envelope import new_message
@@ -111,13 +112,6 @@ def start_relay(url: str, spool: Path, log: Path) -> subprocess.Popen[bytes]:
         env={**os.environ, "FEDBUS_CONFIG": ""}, stdout=subprocess.DEVNULL,
         stderr=open(log, "ab"),
     )
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_broker_outage_while_producing(

@@ -35,8 +35,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from support.notifier_servers import Postgres, free_port, wait_for
+from support.notifier_servers import Postgres, free_port
 from support.notifier_stack import Stack
+from support.polling import wait_for
 
 from fedbus.notifier.web.openapi import document
 

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.notifier_servers import IrcListener, IrcServer, SmtpServer, wait_for
+from support.irc_client import IrcClient
+from support.notifier_servers import IrcServer, SmtpServer
 from support.notifier_stack import PREFIX, Stack, commit, pkgdb_owner
+from support.polling import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -75,25 +77,25 @@ def test_commit_mail_to_owner_by_pkgdb_and_irc_line(
     stack.store.user("alice").add_rule("owned_packages", name="my packages")
     stack.verified("carol", "email", "carol@example.org")
     stack.store.user("carol").add_rule("package", "kernel", exclude_mine=True)
-    listener = IrcListener(ircd.port, "alice")
+    listener = IrcClient("127.0.0.1", ircd.port, "alice")
     try:
         start_all(stack, broker, vhost, "email", "irc")
         # alice becomes the owner of kernel through PkgDB, then carol pushes to kernel
         stack.publish([pkgdb_owner("alice", "kernel"), commit("carol", "kernel", rev="ab" * 20)])
         wait_for(lambda: smtp.messages("alice@example.org"), 60, "the commit mail")
-        wait_for(lambda: listener.lines, 60, "the IRC line")
+        wait_for(lambda: listener.messages, 60, "the IRC line")
         mail = smtp.messages("alice@example.org")[0]
         assert mail["Subject"] == "[rpms/kernel] rawhide: Fix the build"
         text = mail.get_payload(decode=True).decode()
         assert f"From {'ab' * 20}" in text and "+Release: 2" in text  # the patch
         assert "https://notifications.test/settings/rules" in text
         assert mail["X-Fedbus-Topic"] == f"{PREFIX}.git.receive"
-        sender, target, line = listener.lines[0]
+        sender, target, line = listener.messages[0]
         assert sender.startswith("fedbus-bot") and target == "alice"
         assert 'carol pushed to rpms/kernel (rawhide). "Fix the build"' in line
         time.sleep(2)
         assert smtp.messages("carol@example.org") == []  # her own push: excluded
-        assert len(smtp.messages("alice@example.org")) == 1 and len(listener.lines) == 1
+        assert len(smtp.messages("alice@example.org")) == 1 and len(listener.messages) == 1
         assert [p.package for p in stack.store.user("alice").list_packages()] == ["kernel"]
     finally:
         listener.close()

@@ -14,8 +14,10 @@ from typing import Any
 
 import pika
 import pytest
-from support.notifier_servers import IrcListener, IrcServer, Postgres, SmtpServer, wait_for
+from support.irc_client import IrcClient
+from support.notifier_servers import IrcServer, Postgres, SmtpServer
 from support.notifier_stack import Stack
+from support.polling import wait_for
 
 from fedbus.notifier.jobs import Job
 from fedbus.notifier.migrate import upgrade
@@ -213,8 +215,8 @@ def test_forged_irc_jobs_send_no_command_and_join_no_channel(
         s.add(bad)
         s.flush()
         bad_id = bad.id
-    alice = IrcListener(ircd.port, "alicei")
-    victim = IrcListener(ircd.port, "victim", channels=("#secret", ALLOWED))
+    alice = IrcClient("127.0.0.1", ircd.port, "alicei")
+    victim = IrcClient("127.0.0.1", ircd.port, "victim", channels=("#secret", ALLOWED))
     try:
         start(stack, broker, vhost, "irc")
         forged = {
@@ -232,13 +234,13 @@ def test_forged_irc_jobs_send_no_command_and_join_no_channel(
         to_channel = job(a, "ia-alice", allowed_dest, ALLOWED, kind="irc", n="chan",
                          text="to the channel")  # fmt: skip
         forge(stack, "notifier.irc", *forged.values(), crlf, to_channel)
-        wait_for(lambda: victim.lines, 60, "the line on the allowed channel")
-        wait_for(lambda: alice.lines, 60, "the line to alice")
+        wait_for(lambda: victim.messages, 60, "the line on the allowed channel")
+        wait_for(lambda: alice.messages, 60, "the line to alice")
         time.sleep(3)  # any injected command would have had its effect by now
-        assert victim.lines == [("fedbus-bot", ALLOWED, "to the channel")]
+        assert victim.messages == [("fedbus-bot", ALLOWED, "to the channel")]
         assert [j for j in victim.joins if j[1] == "#secret" and j[0] != "victim"] == []
-        assert len(alice.lines) == 1, alice.lines
-        line = alice.lines[0][2]
+        assert len(alice.messages) == 1, alice.messages
+        line = alice.messages[0][2]
         assert all(ch >= " " for ch in line), repr(line)
         assert line.startswith("hello PRIVMSG victim :pwned3 JOIN #secret")
         reasons = dead(stack, "notifier.irc", len(forged))
@@ -257,7 +259,7 @@ def test_irc_over_the_rate_limit_is_delayed_not_lost(
 ) -> None:  # fmt: skip
     stack = make_stack(tmp_path, broker, vhost, smtp, ircd, postgres,
                        irc_extra="destination_burst = 2\ndestination_rate = 0.5\n")  # fmt: skip
-    listener = IrcListener(ircd.port, "rlnick")
+    listener = IrcClient("127.0.0.1", ircd.port, "rlnick")
     try:
         dest = stack.verified("rl-user", "irc", "rlnick")
         u = uid(stack, "rl-user")
@@ -266,13 +268,13 @@ def test_irc_over_the_rate_limit_is_delayed_not_lost(
         forge(stack, "notifier.irc",
               *(job(u, "rl-user", dest, "rlnick", kind="irc", n=f"r{i}", text=f"line {i}")
                 for i in range(5)))  # fmt: skip
-        wait_for(lambda: len(listener.lines) >= 2, 30, "the first two lines")
+        wait_for(lambda: len(listener.messages) >= 2, 30, "the first two lines")
         assert time.monotonic() - t0 < 10
         time.sleep(0.5)
-        assert len(listener.lines) == 2  # the bucket is empty: the others wait
-        wait_for(lambda: len(listener.lines) == 5, 60, "all five lines")
+        assert len(listener.messages) == 2  # the bucket is empty: the others wait
+        wait_for(lambda: len(listener.messages) == 5, 60, "all five lines")
         assert time.monotonic() - t0 >= 4  # 3 more at 0.5 per second: 6 s at best
-        assert sorted(t for _, _, t in listener.lines) == [f"line {i}" for i in range(5)]
+        assert sorted(t for _, _, t in listener.messages) == [f"line {i}" for i in range(5)]
     finally:
         listener.close()
         stack.stop_all()

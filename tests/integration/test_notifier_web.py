@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.notifier_servers import free_port, wait_for
+from support.notifier_servers import free_port
 from support.notifier_stack import Stack
+from support.polling import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

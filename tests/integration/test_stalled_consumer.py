@@ -35,8 +35,9 @@ import pika
 import pytest
 from koji_fedoramessaging_messages.build import BuildStateChangeV1
 from support.broker_layout import ROOT, Accounts, policies, queues
-from support.notifier_servers import SmtpServer, free_port, wait_for
+from support.notifier_servers import SmtpServer, free_port
 from support.notifier_stack import PREFIX, Stack
+from support.polling import wait_for
 
 from fedbus.relay import Spool, publish
 

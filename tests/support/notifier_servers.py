@@ -2,8 +2,8 @@
 
 - :class:`SmtpServer`: aiosmtpd (a real SMTP server) on 127.0.0.1, keeping what it accepts;
   ``fail_next(n, code)`` answers the next ``n`` DATA commands with ``code`` (451, 550 …);
-- :class:`IrcServer`: Debian's ngircd on 127.0.0.1 with a temporary configuration, and
-  :class:`IrcListener`, a raw-socket IRC client that records the PRIVMSGs it receives;
+- :class:`IrcServer`: Debian's ngircd on 127.0.0.1 with a temporary configuration (its
+  client in the tests: :class:`support.irc_client.IrcClient`);
 - :class:`Postgres`: a throw-away PostgreSQL cluster (initdb in a temporary directory, run
   as the ``postgres`` user, trust authentication on 127.0.0.1).
 """
@@ -25,20 +25,13 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from support.polling import wait_for
+
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class _Handler:
@@ -123,64 +116,6 @@ class IrcServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-class IrcListener:
-    """A plain IRC client on a socket: registers ``nick``, answers PINGs, records PRIVMSGs."""
-
-    def __init__(self, port: int, nick: str, channels: tuple[str, ...] = ()) -> None:
-        self.nick = nick
-        self.lines: list[tuple[str, str, str]] = []  # (sender, target, text)
-        self.joins: list[tuple[str, str]] = []  # (who, channel) seen joining
-        self.sock = socket.create_connection(("127.0.0.1", port), 10)
-        self.sock.settimeout(None)  # idle for minutes is fine: wait for lines
-        self._send(f"NICK {nick}")
-        self._send(f"USER {nick} 0 * :listener")
-        self._stop = False
-        self._welcome = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        if not self._welcome.wait(15):
-            raise AssertionError("IRC listener: no welcome")
-        for channel in channels:
-            self._send(f"JOIN {channel}")
-        time.sleep(0.3)
-
-    def _send(self, line: str) -> None:
-        self.sock.sendall(line.encode() + b"\r\n")
-
-    def _run(self) -> None:
-        buf = b""
-        while not self._stop:
-            try:
-                data = self.sock.recv(4096)
-            except OSError:
-                return
-            if not data:
-                return
-            buf += data
-            while b"\r\n" in buf:
-                raw, buf = buf.split(b"\r\n", 1)
-                line = raw.decode(errors="replace")
-                prefix = ""
-                if line.startswith(":"):
-                    prefix, _, line = line[1:].partition(" ")
-                command, _, rest = line.partition(" ")
-                if command == "PING":
-                    self._send(f"PONG {rest}")
-                elif command == "001":
-                    self._welcome.set()
-                elif command == "PRIVMSG":
-                    target, _, text = rest.partition(" :")
-                    self.lines.append((prefix.split("!")[0], target, text))
-                elif command == "JOIN":
-                    self.joins.append((prefix.split("!")[0], rest.lstrip(":")))
-
-    def close(self) -> None:
-        self._stop = True
-        with contextlib.suppress(OSError):
-            self._send("QUIT :bye")
-            self.sock.close()
 
 
 class Postgres:

@@ -5,64 +5,25 @@ content checksums of a mirror tree."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import socket
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pika
-import pytest
 from bus_testlib import container_ip
+from support.irc_client import IrcClient
+from support.polling import wait_for
 
 MAIL_DOMAIN = "example.org"  # the MTA stand-in delivers it to local mailboxes
 
 
-def wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
-
-
-class Irc:
-    """A plain IRC client: answers PINGs, records the text of every PRIVMSG it gets."""
-
-    def __init__(self, host: str, nick: str, port: int = 6667) -> None:
-        self.lines: list[str] = []
-        self.sock = socket.create_connection((host, port), 10)
-        self.sock.settimeout(None)
-        self.welcome = threading.Event()
-        threading.Thread(target=self._run, daemon=True).start()
-        self.sock.sendall(f"NICK {nick}\r\nUSER {nick} 0 * :watcher\r\n".encode())
-        assert self.welcome.wait(15), "no IRC welcome"
-
-    def _run(self) -> None:
-        buf = b""
-        while True:
-            try:
-                data = self.sock.recv(4096)
-            except OSError:
-                return
-            if not data:
-                return
-            buf += data
-            while b"\r\n" in buf:
-                raw, buf = buf.split(b"\r\n", 1)
-                line = raw.decode(errors="replace")
-                words = line.split(" ", 3)
-                if words[0] == "PING":
-                    self.sock.sendall(f"PONG {line[5:]}\r\n".encode())
-                elif len(words) > 1 and words[1] == "001":
-                    self.welcome.set()
-                elif len(words) > 3 and words[1] == "PRIVMSG":
-                    self.lines.append(words[3].lstrip(":"))
+#: molecule's checks poll containers (a ``docker exec`` each time): every half second
+wait = functools.partial(wait_for, interval=0.5)
 
 
 def api(host, method: str, path: str, user: str = "watcher", body: dict | None = None):
@@ -84,7 +45,7 @@ def mail_subjects(mta, local: str) -> list[str]:
     return [line for line in mailbox(mta, local).splitlines() if line.startswith("Subject:")]
 
 
-def verified_watcher(host, mta, irc: Irc, user: str, nick: str, package: str) -> dict:
+def verified_watcher(host, mta, irc: IrcClient, user: str, nick: str, package: str) -> dict:
     """``user`` with an email (``<user>@example.org``, a mailbox of its own on the MTA) and
     an IRC destination, both verified with the tokens the notifier sent, and a rule on
     ``package``."""

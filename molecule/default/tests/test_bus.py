@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 from bus_e2e import (
-    Irc,
     fire_koji_callbacks,
     git_push,
     mail_subjects,
@@ -34,6 +33,7 @@ from bus_e2e import (
     wait_mirrors_converged,
 )
 from bus_testlib import ROOT, container_ip
+from support.irc_client import IrcClient
 
 testinfra_hosts = ["bus-notifier"]
 
@@ -50,7 +50,7 @@ def mta(host):
 
 @pytest.fixture(scope="module")
 def irc():
-    return Irc(container_ip("bus-infra"), f"watch{RUN}")
+    return IrcClient(container_ip("bus-infra"), 6667, f"watch{RUN}")
 
 
 @pytest.fixture(scope="module")

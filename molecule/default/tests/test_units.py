@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 import yaml
+from bus_e2e import wait
 from bus_testlib import ROOT, container_ip, management_api
 
 PREFIX = os.environ.get("FEDBUS_BUS_PREFIX", "bus-")  # fedbus- for the make-up containers
@@ -149,17 +150,6 @@ def service(short: str, unit: str) -> dict[str, str]:
     return props
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = predicate()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(1)
-
-
 def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
@@ -190,7 +180,7 @@ def assert_consumes(api, short: str, queue: str, count: int = 1) -> None:
     def peers() -> list[str] | None:
         got = queue_consumers(api, queue)
         return got if got.count(ip(short)) == count else None
-    wait_for(peers, 30, f"{count} consumer(s) of {queue} from {container(short)} "
+    wait(peers, 30, f"{count} consumer(s) of {queue} from {container(short)} "
                         f"(now: {queue_consumers(api, queue)})")
 
 
@@ -218,13 +208,13 @@ def assert_polls(short: str, unit: str, log: str, path: str) -> None:
     assert props["NRestarts"] == "0", f"{container(short)}: {unit} restarted"
     started = active_since(props)
     interval = float(unit_arg(props, "--interval"))
-    ok = wait_for(lambda: [r for r in stand_in_requests(started, ip(short), log)
+    ok = wait(lambda: [r for r in stand_in_requests(started, ip(short), log)
                            if r[1] == path and r[2] == 200], interval * 2 + 15,
                   f"a successful poll of {path} by {container(short)}")
     bad = [r for r in stand_in_requests(started, ip(short), log) if r[2] != 200]
     assert not bad, f"{container(short)}: {unit}: failed requests {bad}"
     # still polling: a request newer than two intervals (the unit may just have started)
-    wait_for(lambda: time.time() - max(r[0] for r in stand_in_requests(
+    wait(lambda: time.time() - max(r[0] for r in stand_in_requests(
         started, ip(short), log) if r[1] == path) < 2 * interval + 5, interval * 2 + 15,
         f"{container(short)} polling {path} again")
     journal = run(short, f"journalctl -u {unit} --since @{int(started)} --no-pager").stdout
@@ -247,7 +237,7 @@ def check_relay(api, secrets) -> None:
                        and c.get("state") == "running"
                        and (c.get("client_properties") or {}).get("connection_name")
                        == "fedbus-relay" for c in conns)
-        wait_for(connected, 30, f"a running relay connection of {account} from "
+        wait(connected, 30, f"a running relay connection of {account} from "
                                 f"{container(short)} (connections: {names})")
 
 

@@ -10,8 +10,9 @@ import time
 import uuid
 
 import pytest
-from bus_e2e import Irc, api, koji_build, publish_direct, wait
+from bus_e2e import api, koji_build, publish_direct, wait
 from bus_testlib import container_ip
+from support.irc_client import IrcClient
 from support.notifier_stack import commit
 
 testinfra_hosts = ["notifier-server"]
@@ -34,7 +35,7 @@ def mta(host):
 
 @pytest.fixture(scope="module")
 def irc():
-    return Irc(container_ip("notifier-irc"), NICK)
+    return IrcClient(container_ip("notifier-irc"), 6667, NICK)
 
 
 @pytest.fixture(scope="module")
