@@ -18,20 +18,6 @@ from support.polling import wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def ircd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IrcServer]:
-    server = IrcServer(tmp_path_factory.mktemp("ircd")).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def stack(
     tmp_path: Path, broker: object, vhost: str, smtp: SmtpServer, ircd: IrcServer

@@ -29,20 +29,6 @@ ALLOWED = "#fedora-allowed"
 
 
 @pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def ircd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IrcServer]:
-    server = IrcServer(tmp_path_factory.mktemp("ircd")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:
     pg = Postgres().start()
     upgrade(pg.url)
