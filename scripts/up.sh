@@ -22,6 +22,12 @@ ansible-playbook -i "$inventory" playbooks/site.yml
 ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' fedbus-broker)
 secrets=$(ansible-vault view inventories/local/group_vars/all/vault.yml)
 admin_pw=$(printf '%s\n' "$secrets" | awk '/^vault_broker_admin_password:/ {print $2}')
+# The hosts whose relay must be connected: those with a relay account in the inventory.
+expect_relays=$(ansible-inventory -i "$inventory" --list | python3 -c '
+import json, sys
+hostvars = json.load(sys.stdin)["_meta"]["hostvars"]
+print(" ".join(f"--expect-relay {h}" for h, v in sorted(hostvars.items())
+               if v.get("relay_account") and v.get("relay_service_enabled", True)))')
 cat <<INFO
 
 The local bus is up.
@@ -30,6 +36,8 @@ The local bus is up.
   Management UI/API:  https://${ip}:15671/   (user fedbus-admin, same password)
   Prometheus:         http://${ip}:15692/metrics
   Follow the bus:     .venv/bin/fedbus tail --url 'amqp://fedbus-admin:${admin_pw}@${ip}:5672/local'
+  Is it healthy:      docker exec fedbus-notifier fedbus stat --vhost local --cafile /etc/fedbus/ca.pem \
+      --url 'https://fedbus-admin:${admin_pw}@fedbus-broker:15671' ${expect_relays}
   Publish a test message (validated against the catalog, confirmed by the broker):
     .venv/bin/fedbus publish org.fedoraproject.local.bus.canary.sent --direct \
       --url 'amqp://fedbus-admin:${admin_pw}@${ip}:5672/local' \

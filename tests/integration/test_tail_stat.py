@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -121,13 +122,30 @@ def test_tail_errors_are_one_line(broker: Broker, vhost: str) -> None:
     assert refused.stderr.count("\n") == 1
 
 
-def test_stat(broker: Broker, vhost: str, tmp_path: Path) -> None:
+def _stat(conf: Path, vhost: str, *args: str, rc: int | None = 0) -> str:
+    proc = subprocess.run(
+        [*FEDBUS, "-c", str(conf), "stat", "--vhost", vhost, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert rc is None or proc.returncode == rc, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def _stat_config(broker: Broker, tmp_path: Path) -> Path:
     (tmp_path / "mgmt.pass").write_text(broker.password + "\n")
     conf = tmp_path / "fedbus.toml"
     conf.write_text(
         f'environment = "stg"\n[management]\nurl = "{broker.mgmt_url}"\n'
         f'user = "{broker.user}"\npassword_file = "mgmt.pass"\n'
     )
+    return conf
+
+
+def test_stat(broker: Broker, vhost: str, tmp_path: Path) -> None:
+    conf = _stat_config(broker, tmp_path)
     name = f"stat-{uuid.uuid4().hex[:6]}"
     params = pika.URLParameters(broker.amqp_url(vhost))
     params.client_properties = {"connection_name": name}
@@ -139,20 +157,12 @@ def test_stat(broker: Broker, vhost: str, tmp_path: Path) -> None:
         ch.basic_publish("", name, b"{}", pika.BasicProperties(message_id=str(i)))
 
     def stat(*args: str) -> str:
-        proc = subprocess.run(
-            [*FEDBUS, "-c", str(conf), "stat", "--vhost", vhost, *args],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+        return _stat(conf, vhost, *args)
 
     deadline = time.monotonic() + 20
     rows: list[dict[str, object]] = []
     while time.monotonic() < deadline:  # the management API refreshes counts every ~5 s
-        rows = json.loads(stat("--json"))
+        rows = json.loads(stat("--queues", "--json"))
         if rows and rows[0]["ready"] == 3:
             break
         time.sleep(0.5)
@@ -168,7 +178,7 @@ def test_stat(broker: Broker, vhost: str, tmp_path: Path) -> None:
             "consumers": 0,
         }
     ]
-    table = stat().splitlines()
+    table = stat("--queues").splitlines()
     assert table[0].split() == [
         "VHOST",
         "NAME",
@@ -187,3 +197,79 @@ def test_stat(broker: Broker, vhost: str, tmp_path: Path) -> None:
     exchanges = [e["name"] for e in json.loads(stat("--exchanges", "--json"))]
     assert "amq.topic" in exchanges and "(default)" in exchanges
     conn.close()
+
+
+def test_stat_verdict(broker: Broker, vhost: str, tmp_path: Path) -> None:
+    """The verdict line and exit code as a monitoring check sees them: a real relay
+    connected and then stopped, a backlog over the thresholds, a dead letter."""
+    conf = _stat_config(broker, tmp_path)
+    host = socket.gethostname()
+    conn = pika.BlockingConnection(pika.URLParameters(broker.amqp_url(vhost)))
+    ch = conn.channel()
+    ch.confirm_delivery()
+    ch.queue_declare("work", durable=True)
+    tag = ch.basic_consume("work", lambda *a: None)
+    relay = subprocess.Popen(
+        [*FEDBUS, "relay", "--url", broker.amqp_url(vhost), "--spool", str(tmp_path / "spool")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        def verdict(*args: str, rc: int) -> dict[str, object]:
+            return json.loads(_stat(conf, vhost, "--json", "--expect-relay", host, *args, rc=rc))
+
+        doc: dict[str, object] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the relay connects, the API sees it
+            doc = json.loads(_stat(conf, vhost, "--json", "--expect-relay", host, rc=None))
+            if doc["status"] == "OK":
+                break
+            time.sleep(0.5)
+        assert doc["status"] == "OK", doc
+        assert [r["host"] for r in doc["relays"]] == [host]  # type: ignore[index]
+        screen = _stat(conf, vhost, "--expect-relay", host).splitlines()
+        assert screen[0] == "OK: the bus is healthy"
+        assert {"NODES", "QUEUES", "DEAD LETTERS", "RELAYS"} <= set(screen)
+
+        relay.terminate()
+        relay.wait(10)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and doc["status"] == "OK":
+            doc = json.loads(_stat(conf, vhost, "--json", "--expect-relay", host, rc=None))
+            time.sleep(0.5)
+        assert doc["status"] == "WARNING"
+        assert doc["reasons"] == [f"relay on {host} is not connected"]
+        line = _stat(conf, vhost, "--expect-relay", host, rc=1).splitlines()[0]
+        assert line == f"WARNING: relay on {host} is not connected"
+
+        ch.basic_cancel(tag)
+        ch.queue_declare("idle", durable=True)
+        for i in range(3):
+            ch.basic_publish("", "idle", b"{}", pika.BasicProperties(message_id=str(i)))
+        ch.queue_declare("idle.dlq", durable=True)
+        ch.basic_publish("", "idle.dlq", b"{}", pika.BasicProperties(message_id="d"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the management API refreshes every ~5 s
+            doc = json.loads(_stat(conf, vhost, "--json", "--warning", "2", "--critical", "3",
+                                   rc=None))
+            if doc["status"] == "CRITICAL" and len(doc["reasons"]) == 4:  # type: ignore[arg-type]
+                break
+            time.sleep(0.5)
+        assert doc["reasons"] == [
+            f"{vhost} idle: 3 messages ready (>= 3)",
+            f"{vhost} idle: no consumer",
+            f"1 dead letter(s) in {vhost} idle.dlq",
+            f"{vhost} work: no consumer",
+        ], doc
+        _stat(conf, vhost, "--warning", "2", "--critical", "3", rc=2)
+        assert verdict("--warning", "2", "--critical", "5", rc=1)["status"] == "WARNING"
+    finally:
+        relay.kill()
+        conn.close()
+
+
+def test_stat_unknown_when_the_api_cannot_be_asked(tmp_path: Path) -> None:
+    conf = tmp_path / "fedbus.toml"
+    conf.write_text('[management]\nurl = "http://127.0.0.1:9"\n')
+    out = _stat(conf, "/", rc=3)
+    assert out.startswith("UNKNOWN: cannot reach the management API at http://127.0.0.1:9/")
+    assert out.count("\n") == 1

@@ -231,12 +231,15 @@ def check_relay(api, secrets) -> None:
         service(short, "fedbus-relay.service")
         account = layout()[short]["relay_account"]
 
-        def connected(short=short, account=account) -> bool:
+        hostname = subprocess.run(["docker", "exec", container(short), "hostname"], check=True,
+                                  capture_output=True, text=True).stdout.strip()
+
+        def connected(short=short, account=account, hostname=hostname) -> bool:
             conns = api("/api/connections?columns=user,peer_host,state,client_properties")
             return any(c["user"] == account and c["peer_host"] == ip(short)
                        and c.get("state") == "running"
                        and (c.get("client_properties") or {}).get("connection_name")
-                       == "fedbus-relay" for c in conns)
+                       == f"fedbus-relay@{hostname}" for c in conns)
         wait(connected, 30, f"a running relay connection of {account} from "
                                 f"{container(short)} (connections: {names})")
 

@@ -15,9 +15,11 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
+from fedbus import health
 from fedbus.client import Backoff, Publisher, TlsOptions
 from fedbus.relay.forwarder import Relay
 from fedbus.relay.spool import Spool
@@ -97,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     # Backoff capped at 10 s: after an outage the relay is back within seconds.
     publisher = Publisher(s["urls"], tls=s["tls"], window=args.window, retry_timeout=None,
-                          backoff=Backoff(0.5, 10.0), name="fedbus-relay")
+                          backoff=Backoff(0.5, 10.0),
+                          name=health.RELAY_PREFIX + socket.gethostname())
     relay = Relay(spool, publisher, window=args.window, on_unroutable=args.unroutable,
                   status_interval=args.status_interval, max_nacks=args.max_nacks)
     asyncio.run(_serve(relay))
