@@ -11,6 +11,8 @@ did take, so a relay resending them would deliver them there again.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import urllib.parse
 
@@ -113,3 +115,53 @@ def test_a_stopped_consumer_keeps_its_queue_past_any_expiry(broker, vhost):
     names = {q["name"] for q in broker.api("GET", f"queues/{qv}")}
     assert "fedbus.verify.canary" not in names  # the temporary queue expired
     assert [b for b, _ in drain(broker, vhost, "notifier")] == [str(i) for i in range(5)]
+
+
+def test_dlq_shows_the_dead_letters_and_replays_only_the_chosen_ones(broker, vhost, tmp_path):
+    """An operator inspects the .dlq (reason, topic, the body's start) and puts back two
+    chosen messages once the cause is fixed; the rest stays in the .dlq, in order."""
+    setup(broker, vhost, "drop-head")
+    with pika.BlockingConnection(pika.URLParameters(broker.amqp_url(vhost))) as conn:
+        ch = conn.channel()
+        ch.confirm_delivery()
+        for i in range(SENT):
+            ch.basic_publish("amq.topic", TOPIC, f'{{"n": {i}}}\n'.encode(),
+                             pika.BasicProperties(message_id=f"m{i}", delivery_mode=2))
+    dead = SENT - LIMIT  # m0 … m6, oldest first
+    qv = urllib.parse.quote(vhost, safe="")
+    conf = tmp_path / "fedbus.toml"
+    conf.write_text(f'[amqp]\nurls = ["{broker.amqp_url(vhost)}"]\n')
+
+    def dlq(*args: str, rc: int = 0) -> str:
+        proc = subprocess.run([sys.executable, "-m", "fedbus.cli.main", "-c", str(conf),
+                               "dlq", "notifier", *args],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert proc.returncode == rc, proc.stdout + proc.stderr
+        return proc.stdout + proc.stderr
+
+    shown = dlq().splitlines()
+    assert shown[0] == f"notifier.dlq: {dead} messages, oldest first:"
+    assert shown[1].split() == ["FAILED", "AT", "ID", "TOPIC", "REASON", "BODY"]
+    assert shown[2].split()[1:5] == ["m0", TOPIC, "broker:", "maxlen"]
+    assert shown[2].endswith('{"n": 0}\\n'), shown[2]  # one line, escaped
+    assert "--id: only with --replay" in dlq("--id", "m1", rc=1)
+    with pika.BlockingConnection(pika.URLParameters(broker.amqp_url(vhost))) as conn:
+        ch = conn.channel()  # the consumer is back: its queue drains (m7 … m9)
+        while ch.basic_get("notifier", auto_ack=True)[0] is not None:
+            pass
+    assert "not in notifier.dlq: nope" in dlq("--replay", "--id", "m2", "--id", "nope", rc=1)
+
+    out = dlq("--replay", "--id", "m3", "--id", "m5")
+    # m2 went back with the failed call above (it was found, moved, then "nope" was missing)
+    assert out == f"replayed 2 messages into notifier; {dead - 3} left in notifier.dlq\n"
+    with pika.BlockingConnection(pika.URLParameters(broker.amqp_url(vhost))) as conn:
+        ch = conn.channel()
+        back = []
+        while (got := ch.basic_get("notifier", auto_ack=True))[0] is not None:
+            back.append((got[1].message_id, (got[1].headers or {}).get("x-fedbus-topic")))
+        left = []
+        while (got := ch.basic_get("notifier.dlq", auto_ack=True))[0] is not None:
+            left.append(got[1].message_id)
+    assert back == [("m2", TOPIC), ("m3", TOPIC), ("m5", TOPIC)], back
+    assert left == ["m0", "m1", "m4", "m6"]
+    assert broker.api("GET", f"queues/{qv}/notifier.dlq")["name"] == "notifier.dlq"

@@ -3,6 +3,7 @@
     fedbus dlq notifier                    # how many, and the oldest 20: id, topic, reason
     fedbus dlq notifier --replay           # move them all back into the queue, oldest first
     fedbus dlq notifier --replay --limit 1000 --max-waiting 5000
+    fedbus dlq notifier --replay --id 3f0c… --id 9a1e…   # only these, the rest stays
 
 ``<queue>.dlq`` holds what the broker dropped from the head of the full queue (reason
 ``broker: maxlen``: the consumer was stopped or slow) and what the consumer refused (its
@@ -42,6 +43,8 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="at most N (shown: 20; replayed: all there are when it starts)",
     )
+    p.add_argument("--id", action="append", dest="ids", metavar="MESSAGE_ID",
+                   help="replay: only the dead letter with this message id (repeat)")
     p.add_argument(
         "--max-waiting",
         type=int,
@@ -59,13 +62,18 @@ def run(args: argparse.Namespace) -> int:
     if args.max_waiting < 1:
         raise FedbusError(f"--max-waiting: expected a number >= 1, got {args.max_waiting}")
     consumer_queue(args.queue)
+    if args.ids and not args.replay:
+        raise FedbusError("--id: only with --replay (the list shows every id)")
+    if args.ids and args.limit is not None:
+        raise FedbusError("--id and --limit: choose one")
     cfg = config.load(args.config, missing_ok=bool(args.url))
     quiet_pika(args.verbose)
     urls = tuple(args.url) if args.url else None
     with connected(cfg.amqp, urls, "fedbus-dlq") as conn:
         channel = conn.channel()
         if args.replay:
-            done = replay(channel, args.queue, args.limit, max_waiting=args.max_waiting)
+            ids = frozenset(args.ids) if args.ids else None
+            done = replay(channel, args.queue, args.limit, ids=ids, max_waiting=args.max_waiting)
             print(
                 f"replayed {done.moved} messages into {args.queue}; {done.left} left in "
                 f"{args.queue}.dlq"
@@ -74,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         count, letters = peek(channel, args.queue, args.limit or 20)
         print(f"{args.queue}.dlq: {count} messages" + (", oldest first:" if letters else ""))
         if letters:
-            rows = [("FAILED AT", "ID", "TOPIC", "REASON")]
-            rows += [(d.failed_at, d.message_id, d.topic, d.reason) for d in letters]
+            rows = [("FAILED AT", "ID", "TOPIC", "REASON", "BODY")]
+            rows += [(d.failed_at, d.message_id, d.topic, d.reason, d.start) for d in letters]
             print(table(rows), end="")
     return 0

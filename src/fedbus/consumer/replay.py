@@ -124,48 +124,66 @@ def replay(
     queue: str,
     limit: int | None = None,
     *,
+    ids: frozenset[str] | None = None,
     max_waiting: int = 10_000,
     stall_timeout: float = 120.0,
 ) -> Replayed:
     """Move up to ``limit`` dead letters (all there are when it starts, by default) from
     ``<queue>.dlq`` back into ``queue``, pausing while ``queue`` holds ``max_waiting``
-    messages or more.  ``channel`` is a pika channel; confirms are switched on here."""
+    messages or more.  With ``ids``, only the dead letters with those message ids are
+    moved; the others stay in the ``.dlq``, in their order (held unacked while the ``.dlq``
+    is read, returned when ``channel`` closes).  ``channel`` is a pika channel; confirms
+    are switched on here."""
     queue = consumer_queue(queue)
     dlq = queue + DLQ_SUFFIX
     try:
         waiting = channel.queue_declare(dlq, passive=True).method.message_count
     except pika.exceptions.ChannelClosedByBroker as exc:
         raise FedbusError(f"dlq: {dlq}: {exc.reply_code} {exc.reply_text}") from exc
-    todo = waiting if limit is None else min(limit, waiting)
+    todo = waiting if limit is None or ids is not None else min(limit, waiting)
     step = max(1, max_waiting // 4)  # the queue never exceeds max_waiting + step
     channel.confirm_delivery()
-    moved = 0
-    while moved < todo:
-        if moved % step == 0:
-            _wait_for_room(channel, queue, max_waiting, stall_timeout)
+    moved = seen = 0
+    missing = set(ids or ())
+    while seen < todo and (ids is None or missing):
         method, props, body = channel.basic_get(dlq, auto_ack=False)
         if method is None:
             break
-        headers = dict(props.headers or {})
-        topic = original_topic(headers)
-        if topic is None:
-            channel.basic_nack(method.delivery_tag, requeue=True)
-            raise FedbusError(
-                f"dlq: message {props.message_id} in {dlq} carries no topic; left there"
-            )
-        props.headers = replay_headers(headers, topic)
-        try:
-            channel.basic_publish(QUEUE_EXCHANGE, queue, body, props, mandatory=True)
-        except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as exc:
-            channel.basic_nack(method.delivery_tag, requeue=True)
-            raise FedbusError(
-                f"dlq: {QUEUE_EXCHANGE} did not take the copy for {queue!r} "
-                f"({type(exc).__name__}); {moved} moved, the rest left in {dlq}"
-            ) from exc
-        channel.basic_ack(method.delivery_tag)
+        seen += 1
+        if ids is not None and (props.message_id or "") not in missing:
+            continue  # not chosen: stays unacked, so it goes back where it was
+        missing.discard(props.message_id or "")
+        if moved % step == 0:
+            _wait_for_room(channel, queue, max_waiting, stall_timeout)
+        _put_back(channel, method, props, body, queue, moved)
         moved += 1
-    left = channel.queue_declare(dlq, passive=True).method.message_count
+    if missing:
+        raise FedbusError(
+            f"dlq: {moved} moved; not in {dlq}: {', '.join(sorted(missing))}"
+        )
+    left = waiting - moved if ids is not None else (
+        channel.queue_declare(dlq, passive=True).method.message_count)
     return Replayed(moved, left)
+
+
+def _put_back(channel: Any, method: Any, props: Any, body: bytes, queue: str, moved: int) -> None:
+    """Publish one dead letter's copy to ``queue`` and ack it once the broker confirmed."""
+    dlq = queue + DLQ_SUFFIX
+    headers = dict(props.headers or {})
+    topic = original_topic(headers)
+    if topic is None:
+        channel.basic_nack(method.delivery_tag, requeue=True)
+        raise FedbusError(f"dlq: message {props.message_id} in {dlq} carries no topic; left there")
+    props.headers = replay_headers(headers, topic)
+    try:
+        channel.basic_publish(QUEUE_EXCHANGE, queue, body, props, mandatory=True)
+    except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as exc:
+        channel.basic_nack(method.delivery_tag, requeue=True)
+        raise FedbusError(
+            f"dlq: {QUEUE_EXCHANGE} did not take the copy for {queue!r} "
+            f"({type(exc).__name__}); {moved} moved, the rest left in {dlq}"
+        ) from exc
+    channel.basic_ack(method.delivery_tag)
 
 
 @dataclass(frozen=True)
@@ -176,6 +194,14 @@ class DeadLetter:
     topic: str
     reason: str
     failed_at: str
+    start: str = ""  # the body's first characters, control characters escaped
+
+
+def preview(body: bytes, width: int = 60) -> str:
+    """The first ``width`` characters of a body, as one printable line."""
+    text = body[: width * 4].decode("utf-8", "replace")
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text[:width] + ("…" if len(text) > width or len(body) > width * 4 else "")
 
 
 def peek(channel: Any, queue: str, limit: int = 20) -> tuple[int, list[DeadLetter]]:
@@ -188,7 +214,7 @@ def peek(channel: Any, queue: str, limit: int = 20) -> tuple[int, list[DeadLette
         raise FedbusError(f"{dlq}: {exc.reply_code} {exc.reply_text}") from exc
     out: list[DeadLetter] = []
     for _ in range(min(limit, count)):
-        method, props, _body = channel.basic_get(dlq, auto_ack=False)
+        method, props, body = channel.basic_get(dlq, auto_ack=False)
         if method is None:
             break
         headers = dict(props.headers or {})
@@ -204,6 +230,7 @@ def peek(channel: Any, queue: str, limit: int = 20) -> tuple[int, list[DeadLette
                 original_topic(headers) or "?",
                 reason(headers),
                 _text(failed) or "",
+                preview(body),
             )
         )
     return count, out
