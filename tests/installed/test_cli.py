@@ -108,6 +108,26 @@ def test_help(argv: tuple[str, ...], helps: Helps) -> None:
     assert r.stdout.startswith(usage_prefix(argv) + " "), r.stdout[:500]
 
 
+@pytest.fixture(scope="module")
+def misuses() -> Helps:
+    """Every invocation with an option none of them has, run side by side."""
+
+    def run(argv: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        cmd = [str(BIN / argv[0]), *argv[1:], "--no-such-option"]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        return dict(zip(invocations(), pool.map(run, invocations()), strict=True))
+
+
+@pytest.mark.parametrize("argv", invocations(), ids=" ".join)
+def test_a_misuse_is_one_line(argv: tuple[str, ...], misuses: Helps) -> None:
+    r = misuses[argv]
+    assert r.returncode == 2, f"{' '.join(argv)} exited {r.returncode}:\n{r.stderr}"
+    assert r.stderr.count("\n") == 1 and ": error: " in r.stderr, r.stderr
+    assert r.stdout == ""
+
+
 def test_version() -> None:
     from fedbus import __version__
 

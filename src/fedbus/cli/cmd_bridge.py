@@ -15,7 +15,6 @@ from typing import Any
 from fedbus import config
 from fedbus.bridge.events import Translator
 from fedbus.bridge.service import Bridge, connection_name
-from fedbus.cli.cmd_catalog import one_line_errors
 from fedbus.client.blocking import pika_parameters, quiet_pika
 
 
@@ -56,7 +55,6 @@ def register(subparsers: Any) -> None:
         default="fedbus.bridge",
         help='the bridge\'s queue (durable, bounded); "" for an exclusive one',
     )
-    one_line_errors(p)
     p.set_defaults(func=run)
 
 

@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from fedbus.message import catalog
 
@@ -29,19 +29,7 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="catalog_command", metavar="show NAME")
     show = sub.add_parser("show", help="one schema: JSON schema, metadata, example")
     show.add_argument("name", help="schema name, e.g. fedbus.bus.canary.v1")
-    one_line_errors(p)
-    one_line_errors(show)
     p.set_defaults(func=run)
-
-
-def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Make usage errors one line (``fedbus tail: error: … (see --help)``), exit status 2."""
-
-    def error(message: str) -> NoReturn:
-        parser.exit(2, f"{parser.prog}: error: {message} (see {parser.prog} --help)\n")
-
-    parser.error = error  # type: ignore[method-assign]
-    return parser
 
 
 def table(rows: Sequence[tuple[str, ...]]) -> str:

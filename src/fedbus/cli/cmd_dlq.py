@@ -21,7 +21,7 @@ import argparse
 from typing import Any
 
 from fedbus import config
-from fedbus.cli.cmd_catalog import one_line_errors, table
+from fedbus.cli.cmd_catalog import table
 from fedbus.client.blocking import connected, quiet_pika
 from fedbus.consumer.replay import consumer_queue, peek, replay
 from fedbus.errors import FedbusError
@@ -52,7 +52,6 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="replay: pause while the queue holds N messages or more (10000)",
     )
-    one_line_errors(p)
     p.set_defaults(func=run)
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fedbus import config, health
-from fedbus.cli.cmd_catalog import one_line_errors, table
+from fedbus.cli.cmd_catalog import table
 from fedbus.errors import FedbusError
 
 Row = dict[str, Any]
@@ -58,7 +58,6 @@ def register(subparsers: Any) -> None:
     what.add_argument("--connections", action="store_true", help="list connections")
     what.add_argument("--exchanges", action="store_true", help="list exchanges")
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
-    one_line_errors(p)
     p.set_defaults(func=run)
 
 

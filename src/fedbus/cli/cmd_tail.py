@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from fedbus import config
-from fedbus.cli.cmd_catalog import one_line_errors
 from fedbus.client.blocking import connected, quiet_pika
 from fedbus.errors import FedbusError, ValidationError
 from fedbus.message.envelope import AmqpProperties, decode
@@ -58,7 +57,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--count", type=int, metavar="N", help="exit after N messages")
     p.add_argument("--json", action="store_true", help="print each message as one JSON line")
     p.add_argument("--no-color", action="store_true", help="no colours (also $NO_COLOR)")
-    one_line_errors(p)
     p.set_defaults(func=run)
 
 

@@ -216,9 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     """``fedbus-wedge WEDGE …`` = ``fedbus wedge WEDGE …`` without importing the rest of
     the CLI (Flask, SQLAlchemy, aio-pika…): what hooks and scripts run, started in a
     fraction of the time (see benchmarks/results/wedge_push.md)."""
+    from fedbus.cli.parsing import OneLineParser
     from fedbus.errors import FedbusError
 
-    parser = argparse.ArgumentParser(prog="fedbus")
+    parser = OneLineParser(prog="fedbus")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["wedge", *(sys.argv[1:] if argv is None else argv)])
     try:

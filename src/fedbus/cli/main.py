@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from fedbus import __version__
+from fedbus.cli.parsing import OneLineParser
 from fedbus.errors import FedbusError
 
 # Subcommands, in the order ``fedbus --help`` lists them.  A subcommand whose module
@@ -40,7 +41,7 @@ def commands_for(argv: Sequence[str]) -> tuple[str, ...]:
 
 
 def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fedbus", description="The Fedora message bus.")
+    parser = OneLineParser(prog="fedbus", description="The Fedora message bus.")
     parser.add_argument("--version", action="version", version=f"fedbus {__version__}")
     parser.add_argument(
         "-c",
