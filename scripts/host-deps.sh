@@ -3,11 +3,11 @@
 # rabbitmq-server (the integration tests' broker), debootstrap (base image),
 # rsync and git (mirror and wedge tests), ngircd and postgresql (notifier tests:
 # a real IRC server, a throw-away PostgreSQL cluster), chromium and its driver
-# (the notifier's browser test).
+# (the notifier's browser test), prometheus (promtool checks and tests the alert rules).
 # Idempotent: refreshes the package lists and installs only when one is missing.
 set -euo pipefail
 need=()
-for pkg in rabbitmq-server debootstrap rsync git ngircd postgresql chromium chromium-driver; do
+for pkg in rabbitmq-server debootstrap rsync git ngircd postgresql chromium chromium-driver prometheus; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
