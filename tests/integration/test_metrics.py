@@ -4,17 +4,23 @@ forwarded once it is back."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from support.polling import wait_for
 
+from fedbus import metrics
+from fedbus.client import Publisher
+from fedbus.consumer import Consumer, Reject
+from fedbus.message.envelope import encode, new_message
 from tests.conftest import Broker
 
 pytestmark = pytest.mark.integration
@@ -36,8 +42,8 @@ def scrape(port: int) -> dict[str, float]:
 
 
 def relay(url: str, spool: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([*FEDBUS, "relay", "--url", url, "--spool", str(spool),
-                             "--metrics", f"127.0.0.1:{port}"],
+    proc = subprocess.Popen([*FEDBUS, "--metrics", f"127.0.0.1:{port}", "relay", "--url", url,
+                             "--spool", str(spool)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_for(lambda: _answers(port), 20, "the relay's metrics endpoint")
     return proc
@@ -86,8 +92,58 @@ def test_relay_metrics_backlog_then_forwarded(broker: Broker, vhost: str, tmp_pa
 
 
 def test_a_bad_metrics_address_is_one_line(tmp_path: Path) -> None:
-    proc = subprocess.run([*FEDBUS, "relay", "--spool", str(tmp_path), "--metrics", "9641"],
+    proc = subprocess.run([*FEDBUS, "--metrics", "9641", "relay", "--spool", str(tmp_path)],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "expected HOST:PORT (an IP address), got '9641'" in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+class Counter:
+    """A handler object with counts of its own, as the notifier's services have."""
+
+    def __init__(self) -> None:
+        self.counters = {"seen": 0}
+
+    async def handle(self, message) -> None:
+        if message.body.get("i") == 2:
+            raise Reject("i=2 is not for us")
+        self.counters["seen"] += 1
+
+
+def test_consumer_metrics_count_each_outcome_by_queue(broker: Broker, vhost: str) -> None:
+    """The consumer framework's collector, served as ``fedbus --metrics`` serves it."""
+    url, queue = broker.amqp_url(vhost), f"metrics-{uuid.uuid4().hex[:6]}"
+    port = free_port()
+    metrics.serve(("127.0.0.1", port))
+    handler = Counter()
+    consumer = Consumer(url, queue, ["org.fedoraproject.local.#"], handler.handle)
+
+    async def run() -> None:
+        task = asyncio.ensure_future(consumer.run())
+        await asyncio.wait_for(consumer.ready.wait(), 10)
+        async with Publisher(url) as pub:
+            for i in range(4):
+                await pub.publish(encode(new_message(TOPIC, {"origin": "m", "nonce": str(i),
+                                                             "sent_at": "2026-12-07T00:00:00Z",
+                                                             "i": i}, schema="base.message")))
+        deadline = time.monotonic() + 30
+        while consumer.counters["received"] < 4:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        consumer.stop()
+        await asyncio.wait_for(task, 30)
+
+    asyncio.run(run())
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        families = {f.name: f for f in text_string_to_metric_families(resp.read().decode())}
+
+    def value(family: str, sample: str | None = None) -> float:
+        return next(s.value for s in families[family].samples
+                    if s.labels.get("queue") == queue and s.name == (sample or family + "_total"))
+
+    assert value("fedbus_consumer_received") == 4
+    assert value("fedbus_consumer_acked") == 3
+    assert value("fedbus_consumer_dead") == 1
+    assert value("fedbus_handler_seen") == 3
+    assert value("fedbus_consumer_handler_seconds", "fedbus_consumer_handler_seconds_count") == 4

@@ -19,10 +19,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from fedbus import health, metrics
+from fedbus import health
 from fedbus.client import Backoff, Publisher, TlsOptions
 from fedbus.relay.forwarder import Relay
-from fedbus.relay.metrics import RelayCollector
 from fedbus.relay.spool import Spool
 
 
@@ -48,8 +47,6 @@ def register(subparsers: Any) -> None:
                    help="bury a message the broker nacked N times (default 5)")
     p.add_argument("--status-interval", type=float, default=60.0, metavar="SECONDS",
                    help="log the backlog and rate this often (default 60)")
-    p.add_argument("--metrics", type=metrics.address, metavar="HOST:PORT",
-                   help="serve Prometheus metrics on http://HOST:PORT/metrics (default: none)")
     p.add_argument("action", nargs="?", choices=("run", "status", "requeue-dead"), default="run")
     p.set_defaults(func=run)
 
@@ -106,8 +103,11 @@ def run(args: argparse.Namespace) -> int:
                           name=health.RELAY_PREFIX + socket.gethostname())
     relay = Relay(spool, publisher, window=args.window, on_unroutable=args.unroutable,
                   status_interval=args.status_interval, max_nacks=args.max_nacks)
-    if args.metrics:
-        metrics.serve(args.metrics, RelayCollector(relay))
+    if args.metrics:  # ``fedbus --metrics HOST:PORT relay``
+        from fedbus import metrics
+        from fedbus.relay.metrics import RelayCollector
+
+        metrics.REGISTRY.register(RelayCollector(relay))
     asyncio.run(_serve(relay))
     return 0
 

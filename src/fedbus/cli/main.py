@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from fedbus import __version__
-from fedbus.cli.parsing import OneLineParser
+from fedbus.cli.parsing import OneLineParser, address
 from fedbus.errors import FedbusError
 
 # Subcommands, in the order ``fedbus --help`` lists them.  A subcommand whose module
@@ -50,6 +50,12 @@ def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
         help="configuration file (default /etc/fedbus/fedbus.toml)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--metrics",
+        type=address,
+        metavar="HOST:PORT",
+        help="serve the service's Prometheus metrics on http://HOST:PORT/metrics",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in commands:
         try:
@@ -71,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.metrics:
+            from fedbus import metrics  # only the services pay for prometheus-client
+
+            metrics.serve(args.metrics)
         return int(args.func(args) or 0)
     except FedbusError as exc:
         print(f"fedbus: error: {exc}", file=sys.stderr)

@@ -7,6 +7,7 @@ makes every subcommand's parser of the same class, so no subcommand can forget i
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from typing import NoReturn
 
 
@@ -15,3 +16,18 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) → (host, port); argparse type."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    try:
+        number = int(port)
+        if host:
+            ipaddress.ip_address(host)
+    except ValueError:
+        number = -1
+    if not sep or not host or not 0 < number < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT (an IP address), got {text!r}")
+    return host, number

@@ -57,6 +57,7 @@ from aio_pika.abc import (
 from fedora_messaging.message import Message
 
 from fedbus.client.connect import Backoff, TlsOptions, connect_any, redact
+from fedbus.consumer import metrics as consumer_metrics
 from fedbus.consumer.deadletter import dead_letter
 from fedbus.consumer.dedupe import Deduplicator
 from fedbus.consumer.errors import ConsumerError, Later, Reject, Requeue
@@ -118,7 +119,8 @@ class BaseConsumer(Generic[T]):
         self.max_backoff = max_backoff
         self.stop_timeout = stop_timeout
         self.name = name
-        self.counters = {"acked": 0, "duplicates": 0, "dead": 0, "requeued": 0}
+        self.counters = {"received": 0, "acked": 0, "duplicates": 0, "dead": 0, "requeued": 0}
+        self.handler_seconds = consumer_metrics.handler_histogram()
         self.ready = asyncio.Event()  # set while subscribed (tests, health checks)
         self._attempts: OrderedDict[str, int] = OrderedDict()
         self._stop = asyncio.Event()
@@ -173,6 +175,7 @@ class BaseConsumer(Generic[T]):
     # -- the outer loop: connect, consume, reconnect -------------------------------------
 
     async def run(self) -> None:
+        consumer_metrics.COLLECTOR.track(self)  # served by ``fedbus --metrics``
         backoff = Backoff(0.5, 30.0)
         while not self._stop.is_set():
             connect = asyncio.ensure_future(
@@ -283,6 +286,7 @@ class BaseConsumer(Generic[T]):
 
     async def _process(self, incoming: AbstractIncomingMessage) -> None:
         message_id = incoming.message_id or ""
+        self.counters["received"] += 1
         try:
             message = self.decode(incoming)
         except (ValidationError, Reject) as exc:
@@ -294,10 +298,11 @@ class BaseConsumer(Generic[T]):
             await incoming.ack()
             return
         try:
-            if self._is_async:
-                await self.handler(message)  # type: ignore[misc]
-            else:
-                await asyncio.to_thread(self.handler, message)
+            with self.handler_seconds.time():
+                if self._is_async:
+                    await self.handler(message)  # type: ignore[misc]
+                else:
+                    await asyncio.to_thread(self.handler, message)
         except (Reject, ValidationError) as exc:
             await self._dead(incoming, f"{self.REJECTED}{exc}")
         except Exception as exc:
