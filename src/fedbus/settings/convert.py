@@ -101,9 +101,10 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(lambda t: t == Network, _network)
 
     def tuple_hook(value: Any, t: Any) -> tuple[Any, ...]:
-        if not isinstance(value, list):
-            raise Invalid(f"expected a list, got {got(value)}")
         (kind, *_) = typing.get_args(t) or (Any,)
+        if not isinstance(value, list):
+            what = " of strings" if kind is str else ""
+            raise Invalid(f"expected a list{what}, got {got(value)}")
         return tuple(v for _, v in _items(conv, enumerate(value), kind, t))
 
     def dict_hook(value: Any, t: Any) -> dict[str, Any]:
@@ -167,9 +168,12 @@ def make_converter() -> cattrs.Converter:
 CONVERTER = make_converter()
 
 
-def structure(cls: type[T], data: Any, name: str, base: Path = Path(".")) -> T:
-    """``cls`` built from the decoded TOML ``data``; ``name`` (the file's name, or a table of
-    it: "notifier.toml: web") prefixes errors and ``base`` anchors relative file names.
+def structure(
+    cls: type[T], data: Any, name: str, base: Path = Path("."), within: str = ""
+) -> T:
+    """``cls`` built from the decoded TOML ``data``; ``name`` (the file's name) prefixes
+    errors, ``within`` is the dotted key of ``data`` in the file when it is one of its
+    tables ("web"), and ``base`` anchors relative file names.
 
     Every problem is one ConfigError line: ``<name>: <dotted key>: <what is wrong>``.
     """
@@ -177,6 +181,6 @@ def structure(cls: type[T], data: Any, name: str, base: Path = Path(".")) -> T:
     try:
         return CONVERTER.structure(data, cls)
     except (ClassValidationError, IterableValidationError, Invalid) as exc:
-        raise ConfigError(one_line(exc, name)) from exc
+        raise ConfigError(one_line(exc, name, within)) from exc
     finally:
         _BASE.reset(token)

@@ -63,7 +63,7 @@ def _first(exc: BaseException, path: list[str | int]) -> tuple[list[str | int], 
     return path, str(exc)
 
 
-def one_line(exc: BaseException, name: str) -> str:
-    path, message = _first(exc, [])
+def one_line(exc: BaseException, name: str, within: str = "") -> str:
+    path, message = _first(exc, within.split(".") if within else [])
     where = _dotted(path)
     return " ".join(f"{name}: {where + ': ' if where else ''}{message}".split())
