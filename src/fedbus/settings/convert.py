@@ -103,7 +103,8 @@ def make_converter() -> cattrs.Converter:
     def tuple_hook(value: Any, t: Any) -> tuple[Any, ...]:
         (kind, *_) = typing.get_args(t) or (Any,)
         if not isinstance(value, list):
-            what = " of strings" if kind is str else ""
+            item = typing.get_args(kind)[0] if _is_annotated(kind) else kind
+            what = " of strings" if item is str else ""
             raise Invalid(f"expected a list{what}, got {got(value)}")
         return tuple(v for _, v in _items(conv, enumerate(value), kind, t))
 
