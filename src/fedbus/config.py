@@ -36,8 +36,6 @@ from fedbus.settings import (
     url,
 )
 
-__all__ = ["read_password_file", "read_toml"]  # kept here for their callers
-
 DEFAULT_PATH = Path("/etc/fedbus/fedbus.toml")
 ENV_VAR = "FEDBUS_CONFIG"
 
