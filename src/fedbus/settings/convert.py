@@ -150,7 +150,9 @@ def make_converter() -> cattrs.Converter:
                 overrides[a.name] = override(omit=True)
             elif "key" in a.metadata:
                 overrides[a.name] = override(rename=a.metadata["key"])
-        build = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
+        build: Callable[[Any, type], Any] = make_dict_structure_fn(
+            cls, conv, **overrides  # type: ignore[arg-type]
+        )
 
         def hook(value: Any, t: type) -> Any:
             if not isinstance(value, dict):

@@ -64,6 +64,7 @@ def _first(exc: BaseException, path: list[str | int]) -> tuple[list[str | int], 
 
 
 def one_line(exc: BaseException, name: str, within: str = "") -> str:
-    path, message = _first(exc, within.split(".") if within else [])
+    start: list[str | int] = [*within.split(".")] if within else []
+    path, message = _first(exc, start)
     where = _dotted(path)
     return " ".join(f"{name}: {where + ': ' if where else ''}{message}".split())

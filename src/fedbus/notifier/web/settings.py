@@ -39,12 +39,18 @@ from fedbus.notifier.settings import NotifierSettings
 from fedbus.settings import Invalid, Network, Secret, check, structure
 
 Positive = Annotated[int, check(lambda v: v >= 1, "a positive integer")]
+_LIMIT_KEYS = ("session_hours", "login_window", "login_limit_address", "login_limit_account",
+               "verify_window", "verify_limit_destination", "verify_limit_user")  # fmt: skip
+
+
+def _no_slash(url: str) -> str:
+    return url.rstrip("/")
 
 
 @attrs.frozen
 class WebSettings:
     database_url: str = "sqlite:///notifier.db"
-    base_url: str = attrs.field(default="http://localhost:8080", converter=lambda u: u.rstrip("/"))
+    base_url: str = attrs.field(default="http://localhost:8080", converter=_no_slash)
     secret_key: str = attrs.field(default="", repr=False)
     # the contents of secret_key_file / admin_password_file, used when the key itself is empty
     secret_key_from_file: Secret = attrs.field(
@@ -93,7 +99,7 @@ class WebSettings:
 
 #: positive integer settings and their defaults
 LIMITS: dict[str, int] = {
-    a.name: a.default for a in attrs.fields(WebSettings) if a.type == "Positive"
+    key: getattr(WebSettings(secret_key="-"), key) for key in _LIMIT_KEYS
 }
 
 
