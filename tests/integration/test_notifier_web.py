@@ -93,5 +93,5 @@ def test_bad_web_settings_fail_in_one_line(stack: Stack) -> None:
         [sys.executable, "-m", "fedbus.cli.main", "notifier", "--settings",
          str(stack.notifier_toml), "web"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
-    assert out.stderr.strip() == ("fedbus: error: notifier.toml: web: trusted_proxies: "
+    assert out.stderr.strip() == ("fedbus: error: notifier.toml: web.trusted_proxies[0]: "
                                   "'not-a-cidr' is not a CIDR")

@@ -87,3 +87,20 @@ def test_the_check_sees_every_way_to_import(tmp_path: Path) -> None:
     )
     lines = sorted({line for line, name in imported(fake, tmp_path) if is_cli(name)})
     assert lines == [1, 3, 4, 5, 6]
+
+
+LAYER = sorted((PACKAGE / "settings").rglob("*.py"))
+ABOVE_THE_LAYER = ("fedbus.cli", "fedbus.notifier", "fedbus.mirror", "fedbus.config")
+
+
+def test_the_settings_layer_is_found() -> None:
+    assert {"fedbus.settings", "fedbus.settings.convert"} <= {module_name(p) for p in LAYER}
+
+
+@pytest.mark.parametrize("path", LAYER, ids=lambda p: module_name(p))
+def test_the_settings_layer_imports_no_component(path: Path) -> None:
+    """fedbus.settings is below every component that has settings: it imports none."""
+    found = [f"{path.relative_to(SRC)}:{line}: imports {name}"
+             for line, name in imported(path)
+             if any(name == up or name.startswith(up + ".") for up in ABOVE_THE_LAYER)]  # fmt: skip
+    assert not found, "\n".join(found)

@@ -109,7 +109,7 @@ def test_defaults() -> None:
         ),
         ({"amqp": {"tls": 3}}, "fedbus.toml: amqp.tls: expected a table, got 3"),
         (
-            {"management": {"password": "a", "password_file": "b"}},
+            {"management": {"password": "a", "password_file": __file__}},
             "fedbus.toml: management: set password or password_file, not both",
         ),
         (
@@ -131,7 +131,7 @@ def test_defaults() -> None:
         ),
         (
             {"consumers": {"n": {"queue": "q"}}},
-            "fedbus.toml: consumers.n: queue and bindings are required",
+            "fedbus.toml: consumers.n.bindings: required, not set",
         ),
         (
             {"consumers": {"n": {"queue": "q", "bindings": ["a.b c"]}}},
@@ -193,9 +193,10 @@ def test_pika_parameters() -> None:
 
 
 def test_documented_example_parses_and_every_key_is_documented() -> None:
-    import dataclasses
     import re
     import tomllib
+
+    import attrs
 
     from fedbus import config
 
@@ -214,7 +215,9 @@ def test_documented_example_parses_and_every_key_is_documented() -> None:
         config.ConsumerConfig,
         config.Config,
     ):
-        for f in dataclasses.fields(cls):
+        for f in attrs.fields(cls):
+            if f.name in ("password_from_file",):
+                continue
             if f.name not in ("source", "name", "tls", "consumers", "amqp", "management", "relay"):
                 assert f"| `{f.name}` |" in doc, f"{cls.__name__}.{f.name} is not documented"
     assert "| `password_file` |" in doc

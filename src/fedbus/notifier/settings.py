@@ -31,202 +31,108 @@ must be valid by RFC 2812; rates are > 0 and bursts >= 1.
 
     [web]                       # read by fedbus.notifier.web (kept as a raw table here)
 
-Unknown keys are errors (one line naming the key).
+Read by the settings layer (:mod:`fedbus.settings`): unknown keys and bad values are
+errors of one line naming the file and the key.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import attrs
 from sqlalchemy.engine import make_url
 
 from fedbus import config as fconfig
 from fedbus.client.connect import TlsOptions
-from fedbus.config import read_toml
 from fedbus.errors import ConfigError
 from fedbus.notifier.senders.checks import is_addr_spec, is_channel, is_nick
+from fedbus.settings import Secret, above, at_least, check, read_toml, structure
 
 DEFAULT_PATH = Path("/etc/fedbus/notifier.toml")
 ENV_VAR = "FEDBUS_NOTIFIER_CONFIG"
 DEFAULT_DB = "sqlite:////var/lib/fedbus/notifier.db"
 QUEUES = {"email": "notifier.email", "irc": "notifier.irc", "digest": "notifier.digest"}
 
+Rate = Annotated[float, above(0)]
+Burst = Annotated[int, at_least(1)]
+Channel = Annotated[str, check(is_channel, "an IRC channel")]
 
-@dataclass(frozen=True)
+
+def _database_url(url: str) -> bool:
+    try:
+        make_url(url)
+    except Exception:
+        return False
+    return True
+
+
+def _no_slash(url: str) -> str:
+    return url.rstrip("/")
+
+
+@attrs.frozen
 class EmailSettings:
     host: str = "localhost"
     port: int = 25
     starttls: bool = False
     user: str = ""
-    password: str = field(default="", repr=False)
-    sender: str = "notifications@fedoraproject.org"
+    password: Secret = attrs.field(default="", repr=False, metadata={"key": "password_file"})
+    sender: Annotated[str, check(is_addr_spec, "a bare address (sender)")] = (
+        "notifications@fedoraproject.org"
+    )
     timeout: float = 30.0
     max_attempts: int = 8
-    user_rate: float = 1.0
-    user_burst: int = 100
+    user_rate: Rate = 1.0
+    user_burst: Burst = 100
 
 
-@dataclass(frozen=True)
+@attrs.frozen
 class IrcSettings:
     host: str = "localhost"
     port: int = 6667
-    nick: str = "fedbus-notify"
-    password: str = field(default="", repr=False)
+    nick: Annotated[str, check(is_nick, "an IRC nick (nick)")] = "fedbus-notify"
+    password: Secret = attrs.field(default="", repr=False, metadata={"key": "password_file"})
     timeout: float = 30.0
-    channels: tuple[str, ...] = ()
-    destination_rate: float = 0.2
-    destination_burst: int = 10
-    user_rate: float = 0.5
-    user_burst: int = 30
+    channels: tuple[Channel, ...] = ()
+    destination_rate: Rate = 0.2
+    destination_burst: Burst = 10
+    user_rate: Rate = 0.5
+    user_burst: Burst = 30
 
 
-@dataclass(frozen=True)
+@attrs.frozen
 class NotifierSettings:
-    database_url: str = DEFAULT_DB
-    base_url: str = "http://localhost:8080"
+    database_url: Annotated[str, check(_database_url, "a database URL")] = DEFAULT_DB
+    # the content of database_password_file, put into database_url (then emptied)
+    database_password: Secret = attrs.field(
+        default="", repr=False, metadata={"key": "database_password_file"}
+    )
+    base_url: str = attrs.field(default="http://localhost:8080", converter=_no_slash)
     queue: str = "notifier"
     bindings: tuple[str, ...] = ()
     prefetch: int = 50
     email: EmailSettings = EmailSettings()
     irc: IrcSettings = IrcSettings()
-    web: Mapping[str, Any] = field(default_factory=dict)
-    source: Path | None = None
+    # the [web] table, kept raw: fedbus.notifier.web.settings reads it (and its secrets)
+    web: dict[str, Any] = attrs.field(factory=dict)
+    source: Path | None = attrs.field(default=None, metadata={"omit": True})
 
-
-def _known(t: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    extra = sorted(set(t) - allowed)
-    if extra:
-        raise ConfigError(
-            f"{where}: unknown key {extra[0]!r} (known: {', '.join(sorted(allowed))})"
-        )
-
-
-def _typed(t: Mapping[str, Any], key: str, kind: type, default: Any, where: str) -> Any:
-    value = t.get(key, default)
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
-    return value
-
-
-def _rate(t: Mapping[str, Any], key: str, default: float, where: str) -> float:
-    value = float(_typed(t, key, float, default, where))
-    if not value > 0:
-        raise ConfigError(f"{where}.{key}: must be > 0, got {value!r}")
-    return value
-
-
-def _burst(t: Mapping[str, Any], key: str, default: int, where: str) -> int:
-    value = int(_typed(t, key, int, default, where))
-    if value < 1:
-        raise ConfigError(f"{where}.{key}: must be >= 1, got {value!r}")
-    return value
-
-
-def _checked(value: str, ok: Any, what: str, where: str) -> str:
-    if not ok(value):
-        raise ConfigError(f"{where}: {value!r} is not {what}")
-    return value
-
-
-def _channels(t: Mapping[str, Any], where: str) -> tuple[str, ...]:
-    value = t.get("channels", [])
-    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
-        raise ConfigError(f"{where}.channels: expected a list of #channel names")
-    return tuple(_checked(c, is_channel, "an IRC channel", f"{where}.channels") for c in value)
-
-
-def _email(e: Mapping[str, Any], base: Path, w: str) -> EmailSettings:
-    de = EmailSettings()
-    sender = _typed(e, "sender", str, de.sender, w)
-    return EmailSettings(
-        host=_typed(e, "host", str, de.host, w),
-        port=_typed(e, "port", int, de.port, w),
-        starttls=_typed(e, "starttls", bool, de.starttls, w),
-        user=_typed(e, "user", str, de.user, w),
-        password=_secret(e, base, w),
-        sender=_checked(sender, is_addr_spec, "a bare address (sender)", w),
-        timeout=_typed(e, "timeout", float, de.timeout, w),
-        max_attempts=_typed(e, "max_attempts", int, de.max_attempts, w),
-        user_rate=_rate(e, "user_rate", de.user_rate, w),
-        user_burst=_burst(e, "user_burst", de.user_burst, w),
-    )
-
-
-def _irc(i: Mapping[str, Any], base: Path, w: str) -> IrcSettings:
-    di = IrcSettings()
-    return IrcSettings(
-        host=_typed(i, "host", str, di.host, w),
-        port=_typed(i, "port", int, di.port, w),
-        nick=_checked(_typed(i, "nick", str, di.nick, w), is_nick, "an IRC nick (nick)", w),
-        password=_secret(i, base, w),
-        timeout=_typed(i, "timeout", float, di.timeout, w),
-        channels=_channels(i, w),
-        destination_rate=_rate(i, "destination_rate", di.destination_rate, w),
-        destination_burst=_burst(i, "destination_burst", di.destination_burst, w),
-        user_rate=_rate(i, "user_rate", di.user_rate, w),
-        user_burst=_burst(i, "user_burst", di.user_burst, w),
-    )
-
-
-def _secret(t: Mapping[str, Any], base: Path, where: str) -> str:
-    name = _typed(t, "password_file", str, "", where)
-    if not name:
-        return ""
-    path = base / str(name)
-    try:
-        return path.read_text().strip()
-    except OSError as exc:
-        raise ConfigError(f"{where}.password_file: cannot read {path}: {exc.strerror}") from exc
+    def __attrs_post_init__(self) -> None:
+        if self.database_password:
+            url = make_url(self.database_url).set(password=self.database_password)
+            object.__setattr__(self, "database_url", url.render_as_string(hide_password=False))
+            object.__setattr__(self, "database_password", "")
 
 
 def parse(
-    data: Mapping[str, Any], name: str = "notifier.toml", base: Path = Path(".")
+    data: dict[str, Any], name: str = "notifier.toml", base: Path = Path(".")
 ) -> NotifierSettings:
-    w = f"{name}:"
-    _known(
-        data,
-        {"database_url", "database_password_file", "base_url", "queue", "bindings",
-         "prefetch", "email", "irc", "web"},
-        w,
-    )  # fmt: skip
-    d = NotifierSettings()
-    url = _typed(data, "database_url", str, d.database_url, w)
-    try:
-        parsed = make_url(url)
-    except Exception as exc:
-        raise ConfigError(f"{w} database_url: not a database URL: {url!r}") from exc
-    password = _secret({"password_file": data.get("database_password_file", "")}, base, w)
-    if password:
-        url = parsed.set(password=password).render_as_string(hide_password=False)
-    bindings = data.get("bindings", [])
-    if not isinstance(bindings, list) or not all(isinstance(b, str) for b in bindings):
-        raise ConfigError(f"{w} bindings: expected a list of topic patterns")
-    e, i = data.get("email", {}), data.get("irc", {})
-    for key, table in (("email", e), ("irc", i), ("web", data.get("web", {}))):
-        if not isinstance(table, dict):
-            raise ConfigError(f"{w} {key}: expected a table")
-    _known(e, {"host", "port", "starttls", "user", "password_file", "sender", "timeout",
-               "max_attempts", "user_rate", "user_burst"}, f"{w} email")  # fmt: skip
-    _known(i, {"host", "port", "nick", "password_file", "timeout", "channels",
-               "destination_rate", "destination_burst", "user_rate", "user_burst"},
-           f"{w} irc")  # fmt: skip
-    return NotifierSettings(
-        database_url=url,
-        base_url=_typed(data, "base_url", str, d.base_url, w).rstrip("/"),
-        queue=_typed(data, "queue", str, d.queue, w),
-        bindings=tuple(bindings),
-        prefetch=_typed(data, "prefetch", int, d.prefetch, w),
-        email=_email(e, base, f"{w} email"),
-        irc=_irc(i, base, f"{w} irc"),
-        web=dict(data.get("web", {})),
-    )
+    """Build the settings from the decoded TOML ``data``; ``name`` prefixes errors and
+    ``base`` anchors the relative names of the password files."""
+    return structure(NotifierSettings, data, name, base)
 
 
 def load(
@@ -241,8 +147,7 @@ def load(
         if missing_ok and not explicit:
             return NotifierSettings()
         raise ConfigError(f"{file}: no such file (set --settings FILE or ${ENV_VAR})") from exc
-    settings = parse(data, file.name, file.parent)
-    return NotifierSettings(**{**settings.__dict__, "source": file})
+    return attrs.evolve(parse(data, file.name, file.parent), source=file)
 
 
 def load_settings(args: argparse.Namespace) -> NotifierSettings:

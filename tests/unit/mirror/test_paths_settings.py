@@ -46,7 +46,7 @@ def test_settings_parse(tmp_path: Path) -> None:
         ({"upstream_name": ""}, "mirror.upstream_name: mode tier2 needs"),
         ({"full_sync_interval": 0}, "mirror.full_sync_interval: expected a number > 0"),
         ({"rsync_args": "-v"}, "mirror.rsync_args: expected a list of strings"),
-        ({"colour": 1}, "mirror: unknown key(s) colour"),
+        ({"colour": 1}, "mirror.colour: unknown key"),
         ({"name": "Big Name"}, "mirror.name: topic mirror name"),
     ],
 )

@@ -88,11 +88,12 @@ def test_login_never_redirects_off_site(app: Flask, target: str) -> None:
 
 
 def test_settings_errors_are_one_line() -> None:
-    with pytest.raises(ConfigError, match="trusted_proxies: 'ten' is not a CIDR"):
+    cidr = r"notifier\.toml: web\.trusted_proxies\[0\]: 'ten' is not a CIDR"
+    with pytest.raises(ConfigError, match=cidr):
         parse({"secret_key": "k", "trusted_proxies": ["ten"]})
     with pytest.raises(ConfigError, match="secret_key or secret_key_file is required"):
         parse({})
-    with pytest.raises(ConfigError, match="unknown key 'bind'"):
+    with pytest.raises(ConfigError, match=r"notifier\.toml: web\.bind: unknown key"):
         parse({"secret_key": "k", "bind": "x"})
 
 

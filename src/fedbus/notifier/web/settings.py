@@ -29,54 +29,62 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fedbus.errors import ConfigError
+import attrs
+
 from fedbus.notifier import settings as notifier_settings
 from fedbus.notifier.settings import NotifierSettings
+from fedbus.settings import Invalid, Network, Secret, check, structure
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-#: positive integer settings and their defaults
-LIMITS: dict[str, int] = {
-    "session_hours": 12,
-    "login_window": 900,
-    "login_limit_address": 20,
-    "login_limit_account": 10,
-    "verify_window": 3600,
-    "verify_limit_destination": 3,
-    "verify_limit_user": 10,
-}
-KEYS = {
-    "database_url",
-    "base_url",
-    "secret_key",
-    "secret_key_file",
-    "trusted_proxies",
-    "remote_user_header",
-    "local_login",
-    "admin_user",
-    "admin_password",
-    "admin_password_file",
-    "title",
-    *LIMITS,
-}
+Positive = Annotated[int, check(lambda v: v >= 1, "a positive integer")]
+_LIMIT_KEYS = ("session_hours", "login_window", "login_limit_address", "login_limit_account",
+               "verify_window", "verify_limit_destination", "verify_limit_user")  # fmt: skip
 
 
-@dataclass(frozen=True)
+def _no_slash(url: str) -> str:
+    return url.rstrip("/")
+
+
+@attrs.frozen
 class WebSettings:
     database_url: str = "sqlite:///notifier.db"
-    base_url: str = "http://localhost:8080"
-    secret_key: str = ""
+    base_url: str = attrs.field(default="http://localhost:8080", converter=_no_slash)
+    secret_key: str = attrs.field(default="", repr=False)
+    # the contents of secret_key_file / admin_password_file, used when the key itself is empty
+    secret_key_from_file: Secret = attrs.field(
+        default="", repr=False, metadata={"key": "secret_key_file"}
+    )
     trusted_proxies: tuple[Network, ...] = ()
     remote_user_header: str = "X-Remote-User"
     local_login: bool = False
     admin_user: str = "admin"
-    admin_password: str = ""  # empty: no local admin
+    admin_password: str = attrs.field(default="", repr=False)  # empty: no local admin
+    admin_password_from_file: Secret = attrs.field(
+        default="", repr=False, metadata={"key": "admin_password_file"}
+    )
     title: str = "Fedora Notifications"
-    limits: dict[str, int] = field(default_factory=lambda: dict(LIMITS))
-    extra: dict[str, Any] = field(default_factory=dict)
+    session_hours: Positive = 12
+    login_window: Positive = 900
+    login_limit_address: Positive = 20
+    login_limit_account: Positive = 10
+    verify_window: Positive = 3600
+    verify_limit_destination: Positive = 3
+    verify_limit_user: Positive = 10
+
+    def __attrs_post_init__(self) -> None:
+        if not self.secret_key:
+            object.__setattr__(self, "secret_key", self.secret_key_from_file)
+        if not self.admin_password:
+            object.__setattr__(self, "admin_password", self.admin_password_from_file)
+        if not self.secret_key:
+            raise Invalid("secret_key or secret_key_file is required")
+
+    @property
+    def limits(self) -> dict[str, int]:
+        """The rate limits and lifetimes (:data:`LIMITS`' keys) as set."""
+        return {key: getattr(self, key) for key in LIMITS}
 
     def trusts(self, address: str | None) -> bool:
         """Whether a request from ``address`` may name its user in the header."""
@@ -89,67 +97,29 @@ class WebSettings:
         return any(ip in net for net in self.trusted_proxies)
 
 
-def _read_secret(path: str, where: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from exc
+#: positive integer settings and their defaults
+LIMITS: dict[str, int] = {
+    key: getattr(WebSettings(secret_key="-"), key) for key in _LIMIT_KEYS
+}
 
 
-def parse(data: dict[str, Any], name: str = "notifier.toml: web") -> WebSettings:
-    unknown = sorted(set(data) - KEYS)
-    if unknown:
-        raise ConfigError(f"{name}: unknown key {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
-    nets: list[Network] = []
-    for item in data.get("trusted_proxies", []):
-        try:
-            nets.append(ipaddress.ip_network(str(item), strict=False))
-        except ValueError as exc:
-            raise ConfigError(f"{name}: trusted_proxies: {item!r} is not a CIDR") from exc
-    secret = str(data.get("secret_key", ""))
-    if not secret and data.get("secret_key_file"):
-        secret = _read_secret(str(data["secret_key_file"]), f"{name}: secret_key_file")
-    admin_pw = str(data.get("admin_password", ""))
-    if not admin_pw and data.get("admin_password_file"):
-        admin_pw = _read_secret(str(data["admin_password_file"]), f"{name}: admin_password_file")
-    local_login = data.get("local_login", False)
-    if not isinstance(local_login, bool):
-        raise ConfigError(f"{name}: local_login: expected true or false, got {local_login!r}")
-    limits = {key: _positive(data, key, default, name) for key, default in LIMITS.items()}
-    if not secret:
-        raise ConfigError(f"{name}: secret_key or secret_key_file is required")
-    return WebSettings(
-        database_url=str(data.get("database_url", WebSettings.database_url)),
-        base_url=str(data.get("base_url", WebSettings.base_url)).rstrip("/"),
-        secret_key=secret,
-        trusted_proxies=tuple(nets),
-        remote_user_header=str(data.get("remote_user_header", "X-Remote-User")),
-        local_login=local_login,
-        admin_user=str(data.get("admin_user", "admin")),
-        admin_password=admin_pw,
-        title=str(data.get("title", WebSettings.title)),
-        limits=limits,
-    )
-
-
-def _positive(data: dict[str, Any], key: str, default: int, name: str) -> int:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name}: {key}: expected a positive integer, got {value!r}")
-    return value
+def parse(
+    data: dict[str, Any], name: str = "notifier.toml", base: Path = Path(".")
+) -> WebSettings:
+    """Build the web settings from the ``[web]`` table ``data`` of the file ``name``; secret
+    files are read relative to ``base``."""
+    return structure(WebSettings, data, name, base, within="web")
 
 
 def from_notifier(ns: NotifierSettings) -> WebSettings:
-    """The web settings of the notifier settings ``ns`` (its ``[web]`` table)."""
-    name = f"{ns.source.name if ns.source else 'notifier.toml'}: web"
+    """The web settings of the notifier settings ``ns`` (its ``[web]`` table); the secret
+    files are read now, relative to the notifier's settings file."""
+    name = ns.source.name if ns.source else "notifier.toml"
     base = ns.source.parent if ns.source else Path(".")
     data = dict(ns.web)
-    for key in ("secret_key_file", "admin_password_file"):
-        if data.get(key):
-            data[key] = str(base / str(data[key]))
     data.setdefault("database_url", ns.database_url)
     data.setdefault("base_url", ns.base_url)
-    return parse(data, name)
+    return parse(data, name, base)
 
 
 def load(path: str | os.PathLike[str] | None = None) -> WebSettings:
