@@ -45,8 +45,9 @@ options:
     default: 100000
   queues:
     description:
-      - Per-queue thresholds, by the pattern as the accounts table writes it, for example
-        C({"notifier.digest": {"warning": 100000, "critical": 500000}}).
+      - >-
+        Per-queue thresholds, by the pattern as the accounts table writes it, for example
+        C(notifier.digest) mapped to C(warning) 100000 and C(critical) 500000.
     type: dict
     default: {}
   no_consumer_exempt:
@@ -121,7 +122,7 @@ def _consumer_patterns(accounts: object) -> list[tuple[str, str]]:
             raise AnsibleFilterError(f"account {account.get('name')!r}: consume must be a list")
         for pattern in consume:
             _regex(pattern)
-            if pattern not in [p for _, p in out]:
+            if pattern not in [known for _account, known in out]:
                 out.append((str(account.get("name")), pattern))
     return out
 
@@ -183,7 +184,7 @@ def bus_alert_rules(
     age_c = _positive("relay_age_critical", relay_age_critical)
     days = _positive("cert_days", cert_days)
     patterns = _consumer_patterns(accounts)
-    unknown = sorted(set(overrides) - {p for _, p in patterns})
+    unknown = sorted(set(overrides) - {known for _account, known in patterns})
     if unknown:
         raise AnsibleFilterError(
             f"queues: {unknown[0]!r} is no consumer queue of the accounts table"
