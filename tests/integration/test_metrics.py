@@ -5,7 +5,6 @@ forwarded once it is back."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from support.notifier_servers import free_port
 from support.polling import wait_for
 
 from fedbus import metrics
@@ -26,12 +26,6 @@ from tests.conftest import Broker
 pytestmark = pytest.mark.integration
 FEDBUS = [sys.executable, "-m", "fedbus.cli.main"]
 TOPIC = "org.fedoraproject.local.bus.canary.sent"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def scrape(port: int) -> dict[str, float]:
