@@ -27,7 +27,7 @@ expect_relays=$(ansible-inventory -i "$inventory" --list | python3 -c '
 import json, sys
 hostvars = json.load(sys.stdin)["_meta"]["hostvars"]
 print(" ".join(f"--expect-relay {h}" for h, v in sorted(hostvars.items())
-               if v.get("relay_account") and v.get("relay_service_enabled", True)))')
+               if v.get("runtime_account") and v.get("relay_service_enabled", True)))')
 cat <<INFO
 
 The local bus is up.

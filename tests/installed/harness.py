@@ -3,11 +3,11 @@
 
     python tests/installed/harness.py [PYTEST ARGS…]      # scripts/test.sh installed
 
-1. Build the fedbus wheel the way ``roles/relay/tasks/wheelhouse.yml`` does (``pip wheel
+1. Build the fedbus wheel the way ``roles/runtime/tasks/wheelhouse.yml`` does (``pip wheel
    --no-deps --no-build-isolation``, ``SOURCE_DATE_EPOCH``), from an export of the source
    tree: the files git tracks or does not ignore, as they are now (see :func:`export_tree`).
 2. Create a fresh virtualenv (``.cache/installed-venv``, recreated on every run) and install
-   it as ``roles/relay/tasks/install.yml`` does: the pins of ``requirements/runtime.txt``
+   it as ``roles/runtime/tasks/install.yml`` does: the pins of ``requirements/runtime.txt``
    from wheels (``--no-index``), then the fedbus wheel with ``--no-deps``, non-editable;
    ``pip check`` then proves the pins satisfy what the wheel declares.  pytest goes in last,
    pinned by ``requirements/dev.txt``.
@@ -200,7 +200,7 @@ def main(pytest_args: Sequence[str]) -> int:
         pip = [py, "-m", "pip", "--disable-pip-version-check", "install", "--quiet",
                "--no-index", "--find-links", str(house)]  # fmt: skip
         with stage("install"):
-            # roles/relay/tasks/install.yml: the pins, then fedbus alone from its wheel
+            # roles/runtime/tasks/install.yml: the pins, then fedbus alone from its wheel
             run([*pip, "--requirement", str(RUNTIME_PINS)])
             run([*pip, "--no-deps", str(wheel)])
             run([py, "-m", "pip", "--disable-pip-version-check", "check"])

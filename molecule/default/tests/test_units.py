@@ -68,7 +68,7 @@ def hosts_where(pred: Callable[[dict[str, Any]], bool]) -> list[str]:
 
 
 def relay_hosts() -> list[str]:
-    return hosts_where(lambda h: "relay_account" in h)
+    return hosts_where(lambda h: "runtime_account" in h)
 
 
 def in_group(group: str) -> Callable[[dict[str, Any]], bool]:
@@ -229,7 +229,7 @@ def check_relay(api, secrets) -> None:
     names = api("/api/connections?columns=user,peer_host,state,client_properties")
     for short in relay_hosts():
         service(short, "fedbus-relay.service")
-        account = layout()[short]["relay_account"]
+        account = layout()[short]["runtime_account"]
 
         hostname = subprocess.run(["docker", "exec", container(short), "hostname"], check=True,
                                   capture_output=True, text=True).stdout.strip()

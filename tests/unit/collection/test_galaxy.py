@@ -55,7 +55,7 @@ MUST_INCLUDE = [
     "plugins/modules/rabbitmq_accounts.py",
     "plugins/filter/bus_accounts.py",
     "playbooks/site.yml",
-    "roles/relay/tasks/wheelhouse.yml",
+    "roles/runtime/tasks/wheelhouse.yml",
     "roles/broker/README.md",
     "pyproject.toml",
     "requirements/runtime.txt",

@@ -83,10 +83,10 @@ PROBE = {
         " if broker_tls_mode | default('') == 'provided'"
         " and inventory_hostname in groups['bus_brokers'] else none }}"
     ),
-    "relay_account": "{{ relay_account | default('') }}",
-    "relay_password_length": "{{ relay_password | length if relay_account is defined else 0 }}",
-    "relay_ca_cert_length": "{{ relay_ca_cert | default('') | length }}",
-    "relay_spool_writers": "{{ relay_spool_writers | default([]) }}",
+    "runtime_account": "{{ runtime_account | default('') }}",
+    "relay_password_length": "{{ runtime_password | length if runtime_account is defined else 0 }}",
+    "relay_ca_cert_length": "{{ runtime_ca_cert | default('') | length }}",
+    "runtime_spool_writers": "{{ runtime_spool_writers | default([]) }}",
     "wedges_enabled": "{{ wedges_enabled | default([]) }}",
     "webhook_tokens": (
         "{{ wedges_webhook_tokens | default({}) | dict2items"
@@ -246,7 +246,7 @@ def test_every_relay_host_has_an_account_of_the_table(inv: Inventory) -> None:
     assert not set(inv.relay_hosts()) & set(inv.group("bus_brokers"))
     for name in inv.relay_hosts():
         host = inv.hosts[name]
-        assert host["relay_account"] in host["accounts"], f"{name}: {host['relay_account']!r}"
+        assert host["runtime_account"] in host["accounts"], f"{name}: {host['runtime_account']!r}"
         assert host["relay_password_length"] >= 12, f"{name}: relay password from the vault"
         assert host["account_password_min"] >= 12
 
@@ -254,7 +254,7 @@ def test_every_relay_host_has_an_account_of_the_table(inv: Inventory) -> None:
 def test_hook_api_hosts_publish_their_service(inv: Inventory) -> None:
     for name in inv.group("bus_relays"):
         host = inv.hosts[name]
-        account = host["relay_account"]
+        account = host["runtime_account"]
         assert account in ("bodhi", "pkgdb", "fas", "autoqa"), f"{name}: {account}"
         for topic in SERVICE_TOPICS[account]:
             assert allowed(host["prefix"], host["publish"][account], topic), (name, topic)
@@ -265,7 +265,7 @@ def test_every_wedge_host_may_publish_what_its_wedges_publish(inv: Inventory) ->
         host = inv.hosts[name]
         wedges = host["wedges_enabled"]
         assert wedges, f"{name}: in bus_wedges without wedges_enabled"
-        globs = host["publish"][host["relay_account"]]
+        globs = host["publish"][host["runtime_account"]]
         topics = [t for w in wedges if w != "webhook" for t in WEDGE_TOPICS[w]]
         if "webhook" in wedges:
             services = host["webhook_services"]
@@ -274,7 +274,7 @@ def test_every_wedge_host_may_publish_what_its_wedges_publish(inv: Inventory) ->
             topics += [t for s in services for t in SERVICE_TOPICS[s]]
         for topic in topics:
             assert allowed(host["prefix"], globs, topic), (
-                f"{name}: account {host['relay_account']} may not publish {topic}"
+                f"{name}: account {host['runtime_account']} may not publish {topic}"
             )
         if "git" in wedges:
             assert host["git_repositories"], f"{name}: the hook needs its repositories"
@@ -287,7 +287,7 @@ def test_the_notifier(inv: Inventory) -> None:
     notifiers = inv.group("bus_notifiers")
     assert len(notifiers) == 1
     host = inv.hosts[notifiers[0]]
-    assert host["relay_account"] == "notifier"
+    assert host["runtime_account"] == "notifier"
     assert host["notifier_secret_key_length"] >= 16
     assert host["notifier_smarthost"], "mail goes through a smarthost"
     assert host["notifier_base_url"].startswith("http")
@@ -322,7 +322,7 @@ def test_mirror_tiers(inv: Inventory) -> None:
     for name in inv.group("bus_mirrors"):
         host = inv.hosts[name]
         mode = host["mirror_mode"]
-        assert host["relay_account"] == f"mirror-{mode}"
+        assert host["runtime_account"] == f"mirror-{mode}"
         if mode == "master":
             continue
         assert host["mirror_upstream_host"] in by_mode[upstream_mode[mode]], (
@@ -330,7 +330,7 @@ def test_mirror_tiers(inv: Inventory) -> None:
             f"not a {upstream_mode[mode]} host"
         )
         queue = f"mirror-{mode}-{host['mirror_name']}"
-        owned = host["consume"][host["relay_account"]]
+        owned = host["consume"][host["runtime_account"]]
         assert any(re.fullmatch(g.replace(".", r"\.").replace("*", ".*"), queue) for g in owned)
     names = [inv.hosts[n]["mirror_name"] for n in inv.group("bus_mirrors")]
     assert len(names) == len(set(names))

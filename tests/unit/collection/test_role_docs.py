@@ -40,22 +40,42 @@ def test_every_role_has_a_readme_linking_its_variables():
         assert f"## `{role.name}`" in (ROOT / "docs" / "roles.md").read_text()
 
 
+def _dependencies(role: str) -> list[str]:
+    """The role and the roles it depends on (meta/main.yml), dependencies first."""
+    meta = yaml.safe_load((ROOT / "roles" / role / "meta" / "main.yml").read_text())
+    deps = [d["role"] if isinstance(d, dict) else d for d in meta.get("dependencies") or []]
+    chain: list[str] = []
+    for dep in deps:
+        chain += [r for r in _dependencies(dep.removeprefix("fedora.bus.")) if r not in chain]
+    return [*chain, role]
+
+
 def test_readme_examples_use_the_roles_argument_specs():
+    """Each README's play runs its role (itself or as a dependency), and the variables it
+    sets (play vars and role vars) are options of the roles that run, the required ones
+    all set."""
     specs = {
         role.name: yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())[
             "argument_specs"
-        ]["main"]
+        ]["main"].get("options", {})
         for role in (ROOT / "roles").iterdir()
     }
     for role in sorted((ROOT / "roles").iterdir()):
         (play,) = _readme_example(role)
-        names = [entry["role"] for entry in play["roles"]]
-        assert f"fedora.bus.{role.name}" in names, role.name
+        play_vars = set(play.get("vars", {}))
+        running: list[str] = []
         for entry in play["roles"]:
-            spec = specs[entry["role"].removeprefix("fedora.bus.")]
-            options = spec.get("options", {})
+            running += [r for r in _dependencies(entry["role"].removeprefix("fedora.bus."))
+                        if r not in running]
+        assert role.name in running, role.name
+        known = {name for r in running for name in specs[r]}
+        for entry in play["roles"]:
             given = set(entry.get("vars", {}))
+            options = specs[entry["role"].removeprefix("fedora.bus.")]
             unknown = given - set(options)
             assert not unknown, f"{role.name}/README.md: {entry['role']} has no {unknown}"
-            required = {name for name, option in options.items() if option.get("required")}
-            assert required <= given, f"{role.name}/README.md: {entry['role']} needs {required}"
+        assert not play_vars - known, f"{role.name}/README.md: no role takes {play_vars - known}"
+        given_all = play_vars | {v for e in play["roles"] for v in e.get("vars", {})}
+        for r in running:
+            required = {name for name, option in specs[r].items() if option.get("required")}
+            assert required <= given_all, f"{role.name}/README.md: {r} needs {required - given_all}"

@@ -28,17 +28,17 @@ def render(path: str, **variables: object) -> str:
 
 
 RELAY = {
-    "inventory_hostname": "koji01", "relay_environment": "stg",
-    "relay_topic_prefix": "org.fedoraproject.stg", "relay_broker_hosts": ["bus01", "bus02"],
-    "relay_broker_port": 5671, "relay_vhost": "stg", "relay_account": "koji",
-    "relay_password": "s3cret-p@ss/word", "relay_user": "fedbus",
-    "relay_spool_dir": "/var/spool/fedbus/relay", "relay_spool_max_bytes": 1024,
-    "relay_spool_max_messages": 10, "relay_spool_fsync": False, "relay_extra_config": {},
+    "inventory_hostname": "koji01", "runtime_environment": "stg",
+    "runtime_topic_prefix": "org.fedoraproject.stg", "runtime_broker_hosts": ["bus01", "bus02"],
+    "runtime_broker_port": 5671, "runtime_vhost": "stg", "runtime_account": "koji",
+    "runtime_password": "s3cret-p@ss/word", "runtime_user": "fedbus",
+    "runtime_spool_dir": "/var/spool/fedbus/relay", "runtime_spool_max_bytes": 1024,
+    "runtime_spool_max_messages": 10, "runtime_spool_fsync": False, "runtime_extra_config": {},
 }
 
 
 def test_fedbus_toml_names_the_password_file_and_holds_no_password() -> None:
-    text = render("roles/relay/templates/etc/fedbus/fedbus.toml.j2", **RELAY)
+    text = render("roles/runtime/templates/etc/fedbus/fedbus.toml.j2", **RELAY)
     assert "s3cret" not in text and "p%40ss" not in text
     cfg = parse(tomllib.loads(text))
     assert cfg.amqp.user == "koji"
@@ -48,7 +48,7 @@ def test_fedbus_toml_names_the_password_file_and_holds_no_password() -> None:
 
 def test_the_relay_unit_joins_the_spool_group() -> None:
     text = render("roles/relay/templates/etc/systemd/system/fedbus-relay.service.j2",
-                  **RELAY, relay_spool_group="fedbus-spool", relay_install_dir="/opt/fedbus",
+                  **RELAY, runtime_spool_group="fedbus-spool", runtime_install_dir="/opt/fedbus",
                   relay_window=500, relay_status_interval=60, relay_max_nacks=5)
     assert "Group=fedbus\n" in text and "SupplementaryGroups=fedbus-spool\n" in text
     assert " relay --window 500 --max-nacks 5 " in text
