@@ -22,12 +22,15 @@ ansible-playbook -i "$inventory" playbooks/site.yml
 ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' fedbus-broker)
 secrets=$(ansible-vault view inventories/local/group_vars/all/vault.yml)
 admin_pw=$(printf '%s\n' "$secrets" | awk '/^vault_broker_admin_password:/ {print $2}')
-# The hosts whose relay must be connected: those with a relay account in the inventory.
+# The hosts whose relay must be connected: those of the four relay groups.
 expect_relays=$(ansible-inventory -i "$inventory" --list | python3 -c '
 import json, sys
-hostvars = json.load(sys.stdin)["_meta"]["hostvars"]
-print(" ".join(f"--expect-relay {h}" for h, v in sorted(hostvars.items())
-               if v.get("runtime_account") and v.get("relay_service_enabled", True)))')
+inv = json.load(sys.stdin)
+hostvars = inv["_meta"]["hostvars"]
+relays = {h for g in ("bus_relays", "bus_wedges", "bus_notifiers", "bus_mirrors")
+          for h in inv.get(g, {}).get("hosts", [])}
+print(" ".join(f"--expect-relay {h}" for h in sorted(relays)
+               if hostvars[h].get("relay_service_enabled", True)))')
 cat <<INFO
 
 The local bus is up.

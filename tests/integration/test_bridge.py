@@ -15,6 +15,8 @@ from pathlib import Path
 import pika
 import pika.exceptions
 import pytest
+from support.notifier_servers import free_port
+from support.prometheus import scrape
 
 from fedbus.bridge.events import OWN_NAME, Translator
 from fedbus.bridge.service import Bridge
@@ -149,7 +151,8 @@ def test_events_are_bridged(
 def test_fedbus_bridge_command(
     broker: Broker, vhost: str, bus: tuple[pika.BlockingConnection, str], tmp_path: Path
 ) -> None:
-    """The command as systemd runs it: config file, SIGTERM to stop."""
+    """The command as systemd runs it: config file, its metrics endpoint, SIGTERM to stop."""
+    port = free_port()
     conf = tmp_path / "fedbus.toml"
     conf.write_text(
         f'environment = "stg"\n[amqp]\nurls = ["{broker.amqp_url("/")}"]\nvhost = "{vhost}"\n'
@@ -161,6 +164,8 @@ def test_fedbus_bridge_command(
             "fedbus.cli.main",
             "-c",
             str(conf),
+            "--metrics",
+            f"127.0.0.1:{port}",
             "bridge",
             "--only-vhost",
             vhost,
@@ -187,6 +192,10 @@ def test_fedbus_bridge_command(
         conn.channel().queue_declare(qname, exclusive=True)
         got = _collect(*bus, want=2)
         conn.close()
+        seen = scrape(port)
+        assert seen["fedbus_bridge_consuming"] == 1
+        assert seen["fedbus_bridge_published_total"] >= 2
+        assert seen["fedbus_bridge_events_total"] >= seen["fedbus_bridge_published_total"]
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -8,14 +8,13 @@ import asyncio
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from support.notifier_servers import free_port
 from support.polling import wait_for
+from support.prometheus import answers, families, scrape
 
 from fedbus import metrics
 from fedbus.client import Publisher
@@ -28,27 +27,12 @@ FEDBUS = [sys.executable, "-m", "fedbus.cli.main"]
 TOPIC = "org.fedoraproject.local.bus.canary.sent"
 
 
-def scrape(port: int) -> dict[str, float]:
-    """Every sample of http://127.0.0.1:<port>/metrics by name (no labels here)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
-
-
 def relay(url: str, spool: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([*FEDBUS, "--metrics", f"127.0.0.1:{port}", "relay", "--url", url,
                              "--spool", str(spool)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_for(lambda: _answers(port), 20, "the relay's metrics endpoint")
+    wait_for(lambda: answers(port), 20, "the relay's metrics endpoint")
     return proc
-
-
-def _answers(port: int) -> bool:
-    try:
-        scrape(port)
-    except OSError:
-        return False
-    return True
 
 
 def test_relay_metrics_backlog_then_forwarded(broker: Broker, vhost: str, tmp_path: Path) -> None:
@@ -129,11 +113,10 @@ def test_consumer_metrics_count_each_outcome_by_queue(broker: Broker, vhost: str
         await asyncio.wait_for(task, 30)
 
     asyncio.run(run())
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-        families = {f.name: f for f in text_string_to_metric_families(resp.read().decode())}
+    seen = families(port)
 
     def value(family: str, sample: str | None = None) -> float:
-        return next(s.value for s in families[family].samples
+        return next(s.value for s in seen[family].samples
                     if s.labels.get("queue") == queue and s.name == (sample or family + "_total"))
 
     assert value("fedbus_consumer_received") == 4

@@ -45,29 +45,42 @@ def mail_subjects(mta, local: str) -> list[str]:
     return [line for line in mailbox(mta, local).splitlines() if line.startswith("Subject:")]
 
 
-def verified_watcher(host, mta, irc: IrcClient, user: str, nick: str, package: str) -> dict:
-    """``user`` with an email (``<user>@example.org``, a mailbox of its own on the MTA) and
-    an IRC destination, both verified with the tokens the notifier sent, and a rule on
-    ``package``."""
+def verified_email(host, mta, user: str) -> dict:
+    """``user`` with an email destination (``<user>@example.org``, a mailbox of its own on
+    the MTA), verified with the token the notifier mailed."""
     mta.check_output(f"id -u {user} || useradd -m -s /usr/sbin/nologin {user}")
     before = mailbox(mta, user).count("enter this code:")
     status, email = api(host, "POST", "/api/v1/destinations", user,
                         {"kind": "email", "address": f"{user}@{MAIL_DOMAIN}"})
     assert status == 201 and email["token_sent"], email
+    wait(lambda: mailbox(mta, user).count("enter this code:") > before, 90, "the token mail")
+    token = re.findall(r"enter this code: (\S+)", mailbox(mta, user))[-1]
+    status, out = api(host, "POST", f"/api/v1/destinations/{email['id']}/verify", user,
+                      {"token": token})
+    assert status == 200 and out == {"verified": True}
+    return email
+
+
+def add_rule(host, user: str, kind: str, value: str) -> dict:
+    status, rule = api(host, "POST", "/api/v1/rules", user,
+                       {"kind": kind, "value": value, "name": value})
+    assert status == 201, rule
+    return rule
+
+
+def verified_watcher(host, mta, irc: IrcClient, user: str, nick: str, package: str) -> dict:
+    """``user`` with a verified email (:func:`verified_email`) and IRC destination, and a
+    rule on ``package``."""
+    email = verified_email(host, mta, user)
     status, irc_dest = api(host, "POST", "/api/v1/destinations", user,
                            {"kind": "irc", "address": nick})
     assert status == 201 and irc_dest["token_sent"], irc_dest
-    wait(lambda: mailbox(mta, user).count("enter this code:") > before, 90, "the token mail")
-    mail_token = re.findall(r"enter this code: (\S+)", mailbox(mta, user))[-1]
     wait(lambda: any("with code" in line for line in irc.lines), 90, "the token on IRC")
     irc_token = re.search(r"with code (\S+)", next(x for x in irc.lines if "with code" in x))[1]
-    for dest, token in ((email, mail_token), (irc_dest, irc_token)):
-        status, out = api(host, "POST", f"/api/v1/destinations/{dest['id']}/verify", user,
-                          {"token": token})
-        assert status == 200 and out == {"verified": True}
-    status, rule = api(host, "POST", "/api/v1/rules", user,
-                       {"kind": "package", "value": package, "name": package})
-    assert status == 201, rule
+    status, out = api(host, "POST", f"/api/v1/destinations/{irc_dest['id']}/verify", user,
+                      {"token": irc_token})
+    assert status == 200 and out == {"verified": True}
+    rule = add_rule(host, user, "package", package)
     time.sleep(3)  # the workers reload changed preferences every 2 s
     return {"user": user, "email": email, "irc": irc_dest, "rule": rule}
 

@@ -5,7 +5,9 @@
 2. A git push on bus-git → one git.receive per commit → commit mail to the watcher.
 3. Triggered mirroring: a change on the master → out_of_sync, in_sync → the tier-1 pulls
    only what changed → the tier-2 pulls after its tier-1 completed → same content.
-4. playbooks/verify.yml (the gate of every rollout stage) passes on the deployed bus, and
+4. The broker's own events (fedbus-bridge on bus-broker): a failed login and a queue's
+   creation → bus.* messages → the operator's rules on them mail the operator.
+5. playbooks/verify.yml (the gate of every rollout stage) passes on the deployed bus, and
    fails, naming the host, when a host's relay is down.
 
 That every unit the roles install runs and answers its health check: test_units.py.
@@ -14,20 +16,26 @@ That every unit the roles install runs and answers its health check: test_units.
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import time
 import uuid
 from datetime import datetime
 from pathlib import Path
 
+import pika
+import pika.exceptions
 import pytest
 from bus_e2e import (
+    add_rule,
+    api,
     fire_koji_callbacks,
     git_push,
     mail_subjects,
     pause_watcher,
     recorder,
     sh,
+    verified_email,
     verified_watcher,
     wait,
     wait_mirrors_converged,
@@ -134,6 +142,43 @@ def test_change_on_master_reaches_tier1_then_tier2(bus_recorder) -> None:
     # the tier-2 held while its tier-1 was syncing
     assert (datetime.fromisoformat(t2_start["started_at"])
             >= datetime.fromisoformat(t1_done["finished_at"]))
+
+
+def test_broker_events_mail_the_operator(host, mta, bus_recorder, secrets, ca_file) -> None:
+    operator, intruder, queue = f"oper{RUN}", f"bad{RUN}", f"q{RUN}"
+    verified_email(host, mta, operator)
+    rules = [add_rule(host, operator, "topic", f"bus.{event}")
+             for event in ("user.authentication.failure", "queue.created")]
+    time.sleep(3)  # the workers reload changed preferences every 2 s
+    bus_recorder(1.0)  # forget what came before
+    ctx = ssl.create_default_context(cafile=ca_file)
+
+    def params(user: str, password: str) -> pika.ConnectionParameters:
+        return pika.ConnectionParameters(
+            host=container_ip("bus-broker"), port=5671, virtual_host="local",
+            credentials=pika.PlainCredentials(user, password),
+            ssl_options=pika.SSLOptions(ctx, server_hostname="bus-broker"))
+
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+        pika.BlockingConnection(params(intruder, "not-the-password"))
+    with pika.BlockingConnection(params("fedbus-admin",
+                                        secrets["vault_broker_admin_password"])) as conn:
+        conn.channel().queue_declare(queue, auto_delete=True)
+    try:
+        def mails() -> list[str]:
+            return [s for s in mail_subjects(mta, operator) if intruder in s or queue in s]
+
+        wait(lambda: len(mails()) == 2, 120, "the operator's two mails")
+        failure, created = sorted(mails(), key=lambda s: queue in s)
+        assert f"authentication of {intruder} from " in failure, failure
+        assert f"fedbus-admin created queue {queue} in vhost local" in created, created
+        got = {topic: body for topic, body in bus_recorder(3.0)
+               if body.get("user") == intruder or body.get("queue") == queue}
+        assert got[PREFIX + "bus.user.authentication.failure"]["user"] == intruder
+        assert got[PREFIX + "bus.queue.created"]["queue"] == queue
+    finally:
+        for rule in rules:
+            api(host, "DELETE", f"/api/v1/rules/{rule['id']}", operator)
 
 
 def run_verify(*extra: str) -> subprocess.CompletedProcess[str]:

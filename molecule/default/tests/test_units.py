@@ -67,8 +67,11 @@ def hosts_where(pred: Callable[[dict[str, Any]], bool]) -> list[str]:
     return sorted(short for short, h in layout().items() if pred(h))
 
 
+RELAY_GROUPS = {"bus_relays", "bus_wedges", "bus_notifiers", "bus_mirrors"}
+
+
 def relay_hosts() -> list[str]:
-    return hosts_where(lambda h: "runtime_account" in h)
+    return hosts_where(lambda h: bool(RELAY_GROUPS & set(h["groups"])))
 
 
 def in_group(group: str) -> Callable[[dict[str, Any]], bool]:
@@ -244,6 +247,21 @@ def check_relay(api, secrets) -> None:
                                 f"{container(short)} (connections: {names})")
 
 
+def check_bridge(api, secrets) -> None:
+    for short in hosts_where(in_group("bus_bridges")):
+        service(short, "fedbus-bridge.service")
+        account = layout()[short]["runtime_account"]
+
+        def consuming(account=account) -> bool:
+            queue = api("/api/queues/local/fedbus.bridge")
+            return any(c["channel_details"]["user"] == account
+                       for c in queue.get("consumer_details", []))
+        wait(consuming, 30, f"{account} consuming fedbus.bridge")
+        metrics = run(short, f"{VENV}/bin/python -c \"import urllib.request as u; "
+                             "print(u.urlopen('http://127.0.0.1:9642/metrics').read().decode())\"")
+        assert "fedbus_bridge_consuming 1.0" in metrics.stdout, metrics.stdout[-2000:]
+
+
 def notifier_units(short: str) -> list[str]:
     wants = show(short, "fedbus-notifier.target", "Wants")["Wants"].split()
     return sorted(w for w in wants if w.startswith("fedbus-notifier"))
@@ -347,6 +365,7 @@ class Check:
 
 CHECKS: dict[str, Check] = {
     "fedbus-relay.service": Check(relay_hosts, check_relay),
+    "fedbus-bridge.service": Check(lambda: hosts_where(in_group("bus_bridges")), check_bridge),
     "fedbus-notifier.target": Check(lambda: hosts_where(in_group("bus_notifiers")),
                                     check_notifier_target),
     "fedbus-notifier-worker@.service": Check(lambda: hosts_where(in_group("bus_notifiers")),

@@ -84,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
     cfg = config.load(args.config, missing_ok=bool(args.url))
     quiet_pika(args.verbose)
     bridge = build(args, cfg)
+    if args.metrics:  # ``fedbus --metrics HOST:PORT bridge``
+        from fedbus import metrics
+        from fedbus.bridge.metrics import BridgeCollector
+
+        metrics.REGISTRY.register(BridgeCollector(bridge))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
