@@ -99,7 +99,7 @@ def _queue() -> list[tuple[str, dict[str, Any]]]:
 def _hub() -> Any:
     """The hub's ``kojihub`` module; None outside a hub (tests, a host without Koji)."""
     try:
-        import kojihub  # type: ignore[import-not-found]
+        import kojihub
     except ImportError:
         return None
     return kojihub
@@ -274,7 +274,7 @@ def _isoformat(value: Any) -> Any:
 
 
 def scrub(obj: Any) -> Any:
-    if isinstance(obj, list | tuple):
+    if isinstance(obj, list):
         return [scrub(item) for item in obj]
     if isinstance(obj, dict):
         return {k: scrub(v) for k, v in obj.items() if k not in SCRUBBED}
