@@ -123,6 +123,8 @@ def test_build_state_change(hub, event):
     msg = assert_as_upstream(fire("postBuildStateChange", case["kws"]),
                              "build.state.change", case["msg"])
     assert isinstance(msg, BuildStateChangeV1)
+    # (upstream's mocked task lacks method/arch/host_id: the schema would refuse it, see
+    # test_build_with_its_task_validates_and_lists_it for a whole task)
     assert msg.body["task"]["url"].endswith("taskID=110011364")  # no more an import
 
 
@@ -160,7 +162,8 @@ def test_task_state_change_with_subtasks(hub):
 ])
 def test_other_callbacks(hub, cbtype, case, topic):
     msg = assert_as_upstream(fire(cbtype, case["kws"]), topic, case["msg"])
-    build(SINK, type(msg), msg.body, suffix=f"buildsys.{topic}")
+    enc = build(SINK, type(msg), msg.body, suffix=f"buildsys.{topic}")
+    assert enc.routing_key == f"org.fedoraproject.stg.buildsys.{topic}"
 
 
 @pytest.mark.parametrize(("cbtype", "topic"), [
