@@ -42,16 +42,22 @@ TAG: dict[str, Any] = {"id": 6401, "name": "f43-updates-candidate", "arches": ""
                        "locked": False, "maven_support": False, "perm": None, "perm_id": None}
 USER: dict[str, Any] = {"id": 3002, "name": "bodhi", "status": 0, "usertype": 0,
                         "krb_principals": ["bodhi/bodhi01@FEDORAPROJECT.ORG"]}
-TASK: dict[str, Any] = {
-    "id": 130001235, "method": "buildArch", "state": 2, "arch": "x86_64",
-    "channel_id": 1, "host_id": 512, "owner": 3001, "parent": 130001234, "label": "x86_64",
-    "priority": 19, "weight": 2.5, "waiting": None, "awaited": False,
+TASK: dict[str, Any] = {  # a scratch build: the only tasks Fedora's plugin publishes
+    "id": 130001235, "method": "build", "state": 2, "arch": "noarch",
+    "channel_id": 1, "host_id": 512, "owner": 3001, "parent": None, "label": None,
+    "priority": 50, "weight": 0.2, "waiting": False, "awaited": None,
     "create_time": "2026-11-30 02:41:00+00:00", "create_ts": 1795927260.0,
     "start_time": "2026-11-30 02:42:00+00:00", "start_ts": 1795927320.0,
     "completion_time": "2026-11-30 02:59:00+00:00", "completion_ts": 1795928340.0,
-    "request": ["tasks/1234/130001234/python-fedbus-0.1.0-1.fc43.src.rpm", 6401, "x86_64",
-                True, {"repo_id": 7770001}],
+    "request": ["git+https://src.fedoraproject.org/rpms/python-fedbus.git#0f1e2d3c",
+                "rawhide", {"scratch": True}],
 }
+RPM: dict[str, Any] = {"id": 34707522, "build_id": 2601234, "name": "python3-fedbus",
+                       "version": "0.1.0", "release": "1.fc43", "epoch": None,
+                       "arch": "noarch", "buildtime": 1795928000, "size": 12345,
+                       "payloadhash": "e76ed0ffd639ab9c6c5bf83b936f3f4a", "extra": None,
+                       "external_repo_id": 0, "external_repo_name": "INTERNAL",
+                       "metadata_only": False, "buildroot_id": 43372466}
 REPO: dict[str, Any] = {"id": 7770001, "state": 1, "create_event": 99000002,
                         "creation_time": "2026-11-30 03:01:00+00:00", "tag_id": 6401,
                         "tag_name": "f43-build", "dist": False, "task_id": 130001300}
@@ -109,12 +115,14 @@ def hub_call(*events: tuple[str, dict[str, Any]], commit: bool = True) -> None:
 
 
 def test_plugin_registers_through_koji(plugin):
-    names = {f.__name__ for cb in ("postBuildStateChange", "postTag", "postUntag",
-                                   "postTaskStateChange", "postRepoInit", "postRepoDone",
-                                   "postPackageListChange", "postCommit")
-             for f in koji.plugin.callbacks[cb]}
-    assert {"fedbus_build_state", "fedbus_tag", "fedbus_task_state", "fedbus_repo_init",
-            "fedbus_repo_done", "fedbus_package_list", "fedbus_post_commit"} <= names
+    """Fedora's plugin's callbacks: every post* one but postImport (and postCommit, which
+    sends)."""
+    queueing = {cb for cb, funcs in koji.plugin.callbacks.items()
+                if any(f.__name__ == "fedbus_queue_message" for f in funcs)}
+    assert queueing == {cb for cb in koji.plugin.callbacks
+                        if cb.startswith("post") and cb not in ("postImport", "postCommit")}
+    assert "postTaskStateChange" in queueing and "postRPMSign" in queueing
+    assert [f.__name__ for f in koji.plugin.callbacks["postCommit"]] == ["fedbus_post_commit"]
 
 
 def test_every_event_after_commit_reaches_the_broker(plugin, broker, vhost):
@@ -124,8 +132,8 @@ def test_every_event_after_commit_reaches_the_broker(plugin, broker, vhost):
     tagged = {"tag": TAG, "build": BUILD, "user": USER, "force": False}
     hub_call(("postBuildStateChange", state),
              ("postTag", tagged), ("postUntag", {**tagged, "strict": True}),
-             ("postTaskStateChange", {"attribute": "state", "old": 1, "new": 2,
-                                      "info": TASK}),
+             ("postTaskStateChange", {"attribute": "state", "old": "OPEN",
+                                      "new": "CLOSED", "info": TASK}),
              ("postRepoInit", {"tag": TAG, "with_src": False, "with_debuginfo": False,
                                "event": 99000002, "repo_id": 7770001, "task_id": 1}),
              ("postRepoDone", {"repo": REPO, "data": {}, "expire": False}),
@@ -133,13 +141,16 @@ def test_every_event_after_commit_reaches_the_broker(plugin, broker, vhost):
                                         "package": {"id": 40123, "name": "python-fedbus"},
                                         "owner": "alice", "block": False,
                                         "extra_arches": "", "force": False, "update": False,
-                                        "user": USER}))
+                                        "user": USER}),
+             ("postRPMSign", {"sigkey": "18b8e74c", "sighash": "e755", "build": BUILD,
+                              "rpm": RPM}),
+             ("postBuildPromote", {"build": BUILD, "user": USER}))
     relay_all(plugin.spool, url)
-    got = {a.topic.removeprefix("org.fedoraproject.local."): a for a in drain(url, queue, 7)}
+    got = {a.topic.removeprefix("org.fedoraproject.local."): a for a in drain(url, queue, 9)}
     assert sorted(got) == sorted([
         "buildsys.build.state.change", "buildsys.tag", "buildsys.untag",
         "buildsys.task.state.change", "buildsys.repo.init", "buildsys.repo.done",
-        "buildsys.package.list.change"])
+        "buildsys.package.list.change", "buildsys.rpm.sign", "buildsys.build.promote"])
     b = got["buildsys.build.state.change"]
     assert b.schema == "koji_fedoramessaging.build.BuildStateChangeV1"
     assert (b.body["name"], b.body["old"], b.body["new"], b.body["owner"]) == (
@@ -157,10 +168,19 @@ def test_every_event_after_commit_reaches_the_broker(plugin, broker, vhost):
             "fedora_messaging_rpm_python-fedbus"} <= set(t.headers)
     assert got["buildsys.untag"].schema == "koji_fedoramessaging.tag.UntagV1"
     task = got["buildsys.task.state.change"].body
-    assert (task["old"], task["new"], task["method"]) == ("OPEN", "CLOSED", "buildArch")
+    assert (task["old"], task["new"], task["method"]) == ("OPEN", "CLOSED", "build")
+    assert task["info"]["url"] == "https://koji.example.org/koji/taskinfo?taskID=130001235"
+    assert got["buildsys.task.state.change"].message.summary == (
+        "Task CLOSED -- build (python-fedbus.git#0f1e2d3c noarch)")
     assert got["buildsys.repo.init"].body["tag"] == "f43-updates-candidate"
     assert got["buildsys.repo.done"].body == {"tag": "f43-build", "tag_id": 6401,
-                                              "repo_id": 7770001, "instance": "primary"}
+                                              "repo_id": 7770001, "instance": "primary",
+                                              "base_url": "https://koji.example.org"}
+    sign = got["buildsys.rpm.sign"]
+    assert sign.schema == "koji_fedoramessaging.rpm.SignV1"
+    assert sign.message.summary == "rpm python3-fedbus-0.1.0-1.fc43 was signed"
+    promote = got["buildsys.build.promote"]
+    assert promote.body == {"base_url": "https://koji.example.org", "instance": "primary"}
     pkg = got["buildsys.package.list.change"]
     assert pkg.body["action"] == "add" and pkg.headers["fedora_messaging_rpm_python-fedbus"]
 
