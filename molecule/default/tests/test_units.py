@@ -228,6 +228,17 @@ def assert_polls(short: str, unit: str, log: str, path: str) -> None:
 # -- the health checks, one per unit template ---------------------------------------------
 
 
+def scrape(short: str, port: int) -> dict[str, float]:
+    """The samples of a service's metrics endpoint on 127.0.0.1 of its host, by name,
+    read as Prometheus reads them (prometheus-client's parser, the host's own)."""
+    script = ("import urllib.request as u; "
+              "from prometheus_client.parser import text_string_to_metric_families as p; "
+              f"text = u.urlopen('http://127.0.0.1:{port}/metrics', timeout=5).read().decode(); "
+              "[print(s.name, s.value) for f in p(text) for s in f.samples]")
+    out = run(short, f"{VENV}/bin/python -c \"{script}\"").stdout
+    return {name: float(value) for name, value in (line.split() for line in out.splitlines())}
+
+
 def check_relay(api, secrets) -> None:
     names = api("/api/connections?columns=user,peer_host,state,client_properties")
     for short in relay_hosts():
@@ -245,6 +256,7 @@ def check_relay(api, secrets) -> None:
                        == f"fedbus-relay@{hostname}" for c in conns)
         wait(connected, 30, f"a running relay connection of {account} from "
                                 f"{container(short)} (connections: {names})")
+        assert scrape(short, 9641)["fedbus_relay_connected"] == 1, container(short)
 
 
 def check_bridge(api, secrets) -> None:
@@ -257,9 +269,7 @@ def check_bridge(api, secrets) -> None:
             return any(c["channel_details"]["user"] == account
                        for c in queue.get("consumer_details", []))
         wait(consuming, 30, f"{account} consuming fedbus.bridge")
-        metrics = run(short, f"{VENV}/bin/python -c \"import urllib.request as u; "
-                             "print(u.urlopen('http://127.0.0.1:9642/metrics').read().decode())\"")
-        assert "fedbus_bridge_consuming 1.0" in metrics.stdout, metrics.stdout[-2000:]
+        assert scrape(short, 9642)["fedbus_bridge_consuming"] == 1
 
 
 def notifier_units(short: str) -> list[str]:
