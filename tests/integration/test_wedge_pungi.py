@@ -83,6 +83,7 @@ def test_a_compose_lifecycle_reaches_the_broker(broker, vhost, script, tmp_path)
     assert got[3].body["deliverables"] == [iso]
     assert "compose_id" not in got[0].body
     assert got[0].message.summary == "a compose failed to start: Config validation failed"
+    assert got[6].message.priority == 3  # as Fedora's notifier sends ostree
     assert got[7].schema == "fedbus.pungi.compose.action.v1"
     assert got[7].message.summary == (
         "compose Fedora-Rawhide-20261130.n.0: ostree.container")
