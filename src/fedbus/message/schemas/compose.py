@@ -87,7 +87,7 @@ _EXAMPLE: dict[str, Any] = {
 
 class _Compose(FedbusMessage):
     app = "pungi"
-    url_template = "{location}"
+    url_template: ClassVar[str | None] = "{location}"
 
 
 class ComposeStatusChangeV1(_Compose):
@@ -182,7 +182,7 @@ class ComposeOstreeV1(_Compose):
         {"variant": _STR, "arch": _STR, "ref": _STR,
          "commitid": {**_OPT, "description": "null when the run made no new commit"},
          "repo_path": _STR, "local_repo_path": _STR},
-        ["variant", "arch", "ref", "commitid", "repo_path", "local_repo_path"],
+        ["variant", "arch", "ref", "commitid"],  # the repository paths are optional
     )
     example: ClassVar[dict[str, Any]] = {
         **_EXAMPLE, "variant": "Silverblue", "arch": "x86_64",
