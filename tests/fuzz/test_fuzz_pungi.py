@@ -41,9 +41,7 @@ PER_ACTION: dict[str, dict[str, Any]] = {
     "status-change": {"status": "FINISHED"},
     "phase-start": {"phase_name": "createiso"},
     "phase-stop": {"phase_name": "createiso"},
-    "createiso-targets": {
-        "deliverables": [{"variant": "Everything", "arch": "x86_64", "filename": "x.iso"}]
-    },
+    "createiso-targets": {"deliverables": ["Everything/x86_64/iso/x.iso"]},
     "createiso-imagedone": {"file": "x.iso", "arch": "x86_64", "variant": "Everything"},
     "createiso-imagefail": {"file": "x.iso", "arch": "x86_64", "variant": "Everything"},
     "ostree": {
@@ -54,8 +52,17 @@ PER_ACTION: dict[str, dict[str, Any]] = {
         "repo_path": "/r",
         "local_repo_path": "/l",
     },
+    "osbs-request-push": {"config_location": "/c.json", "config": {"nvr": {"url": "r"}}},
 }
-actions = st.sampled_from([*PER_ACTION, "ostree-container", "image-build"]) | st.text(max_size=20)
+FAIL_TO_START: dict[str, Any] = {  # before the compose exists: no compose_id
+    "command": ["pungi-koji", "--config=c.conf"],
+    "target_dir": None,
+    "config": "c.conf",
+    "detail": "Config validation failed",
+}
+actions = st.sampled_from(
+    [*PER_ACTION, "fail-to-start", "ostree-container", "image-build"]
+) | st.text(max_size=20)
 
 
 @st.composite
@@ -63,13 +70,14 @@ def notifications(draw: st.DrawFn) -> tuple[str, str]:
     """(action, stdin): a real notification with fields dropped, replaced or added, as JSON
     text, mutated JSON text, or any text."""
     action = draw(actions)
-    data = {**COMPOSE, **PER_ACTION.get(action, {})}
+    base = FAIL_TO_START if action == "fail-to-start" else COMPOSE
+    data = {**base, **PER_ACTION.get(action, {})}
     for key in draw(st.lists(st.sampled_from(sorted(data)), max_size=3)):
         data.pop(key, None)
     data.update(
         draw(
             st.dictionaries(
-                st.sampled_from([*COMPOSE, *PER_ACTION.get(action, {}), "extra", "action"])
+                st.sampled_from([*base, *PER_ACTION.get(action, {}), "extra", "action"])
                 | st.text(max_size=8),
                 json_values,
                 max_size=3,
@@ -98,7 +106,7 @@ def test_message_is_a_message_or_a_validation_error(case: tuple[str, str]) -> No
         except ValidationError as exc:
             assert "\n" not in str(exc)
         else:
-            assert enc.routing_key.startswith("org.fedoraproject.local.compose.")
+            assert enc.routing_key.startswith("org.fedoraproject.local.pungi.compose.")
             json.loads(enc.body, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
 
 

@@ -26,14 +26,14 @@ PREFIX = "org.fedoraproject.local"
 WEDGES = {
     "koji": ("buildsys.build.state.change", "git.receive"),
     "git": ("git.receive", "buildsys.tag"),
-    "pungi": ("compose.status.change", "bodhi.update.comment"),
+    "pungi": ("pungi.compose.status.change", "bodhi.update.comment"),
     "bodhi": ("bodhi.update.comment", "pkgdb.package.new"),
     "pkgdb": ("pkgdb.package.owner.update", "fas.user.create"),
     "fas": ("fas.group.member.sponsor", "autoqa.result.complete"),
     "autoqa": ("autoqa.result.complete", "bugzilla.bug.new"),
     "bugzilla": ("bugzilla.bug.update", "zabbix.trigger.problem"),
     "zabbix": ("zabbix.trigger.recovery", "netapp.snapmirror.in_sync"),
-    "netapp": ("netapp.snapmirror.out_of_sync", "compose.status.change"),
+    "netapp": ("netapp.snapmirror.out_of_sync", "pungi.compose.status.change"),
     "webhook": ("fas.user.update", "buildsys.tag"),
 }
 

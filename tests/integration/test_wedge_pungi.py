@@ -46,34 +46,47 @@ def test_a_compose_lifecycle_reaches_the_broker(broker, vhost, script, tmp_path)
     spool = tmp_path / "spool"
     url = broker.amqp_url(vhost)
     queue = bind_queue(url)
+    iso = "/mnt/koji/compose/rawhide/Fedora-Rawhide-20261130.n.0/compose/Everything/iso/x.iso"
     calls = [
+        # before the compose exists Pungi adds nothing: no compose_id
+        ("fail-to-start", {"command": ["pungi-koji", "--config=f.conf"], "target_dir": None,
+                           "config": "/etc/pungi/f.conf", "detail": "Config validation failed",
+                           "errors": ["release_name: required"]}),
         ("status-change", {"status": "STARTED"}),
         ("phase-start", {"phase_name": "createiso"}),
-        ("createiso-targets", {"deliverables": [{"variant": "Everything", "arch": "x86_64",
-                                                  "filename": "x.iso"}]}),
-        ("createiso-imagedone", {"file": "Everything/x86_64/iso/x.iso", "arch": "x86_64",
-                                 "variant": "Everything"}),
+        ("createiso-targets", {"deliverables": [iso]}),
+        ("createiso-imagedone", {"file": iso, "arch": "x86_64", "variant": "Everything"}),
         ("phase-stop", {"phase_name": "createiso"}),
         ("ostree", {"variant": "Silverblue", "arch": "x86_64", "ref": "fedora/rawhide/x86_64",
                     "commitid": "ab" * 32, "repo_path": "/r", "local_repo_path": "/l"}),
         ("ostree-container", {"variant": "Kinoite", "arch": "x86_64"}),
         ("status-change", {"status": "FINISHED"}),
     ]
-    for action, data in calls:
-        run = notify(script, spool, action, {**data, **COMPOSE})
+    sent = [data if action == "fail-to-start" else {**data, **COMPOSE}
+            for action, data in calls]
+    for (action, _), data in zip(calls, sent, strict=True):
+        run = notify(script, spool, action, data)
         assert run.returncode == 0, run.stderr
     relay_all(spool, url)
     got = drain(url, queue, len(calls))
     prefix = "org.fedoraproject.local."
     assert [a.topic.removeprefix(prefix) for a in got] == [
-        "compose.status.change", "compose.phase.start", "compose.createiso.targets",
-        "compose.createiso.imagedone", "compose.phase.stop", "compose.ostree.commit",
-        "compose.other.ostree-container", "compose.status.change"]
-    assert [a.schema for a in got][:2] == ["fedbus.compose.status.change.v1",
-                                           "fedbus.compose.phase.start.v1"]
-    assert got[6].schema == "fedbus.compose.other.v1"
-    assert got[6].body["action"] == "ostree-container"
-    assert got[-1].body["status"] == "FINISHED"
+        "pungi.compose.fail.to.start", "pungi.compose.status.change",
+        "pungi.compose.phase.start", "pungi.compose.createiso.targets",
+        "pungi.compose.createiso.imagedone", "pungi.compose.phase.stop",
+        "pungi.compose.ostree", "pungi.compose.ostree.container",
+        "pungi.compose.status.change"]
+    assert [a.body for a in got] == sent  # exactly what Pungi sent, nothing moved
+    assert [a.schema for a in got][:3] == ["fedbus.pungi.compose.fail.to.start.v1",
+                                           "fedbus.pungi.compose.status.change.v1",
+                                           "fedbus.pungi.compose.phase.start.v1"]
+    assert got[3].body["deliverables"] == [iso]
+    assert "compose_id" not in got[0].body
+    assert got[0].message.summary == "a compose failed to start: Config validation failed"
+    assert got[6].message.priority == 3  # as Fedora's notifier sends ostree
+    assert got[7].schema == "fedbus.pungi.compose.action.v1"
+    assert got[7].message.summary == (
+        "compose Fedora-Rawhide-20261130.n.0: ostree.container")
     assert got[-1].message.summary == "compose Fedora-Rawhide-20261130.n.0 is FINISHED"
     assert got[-1].message.url == COMPOSE["location"]
     assert not [h for a in got for h in a.headers if h.startswith("fedora_messaging_user_")]
@@ -82,7 +95,10 @@ def test_a_compose_lifecycle_reaches_the_broker(broker, vhost, script, tmp_path)
 @pytest.mark.parametrize(("action", "raw", "reason"), [
     ("status-change", "{nope", "stdin is not JSON"),
     ("status-change", "[1, 2]", "stdin must be a JSON object"),
-    ("status-change", json.dumps({**COMPOSE, "status": "HAPPY"}), "is not one of"),
+    ("status-change", json.dumps({**COMPOSE, "status": 1}), "is not of type 'string'"),
+    ("createiso-targets", json.dumps({**COMPOSE, "deliverables": [{"arch": "x86_64"}]}),
+     "is not of type 'string'"),
+    ("fail-to-start", json.dumps({"detail": "x"}), "'command' is a required property"),
     ("phase-start", json.dumps(COMPOSE), "'phase_name' is a required property"),
     ("Bad Action", "{}", "expected a Pungi action"),
 ])

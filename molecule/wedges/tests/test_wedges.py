@@ -92,21 +92,27 @@ def test_koji_callbacks_publish_after_commit(host, channel):
 def test_pungi_script_publishes(host, channel):
     if host.backend.host != "wedges-pungi":
         pytest.skip("pungi host only")
-    q = queue_for(channel, f"{PREFIX}.compose.#")
+    q = queue_for(channel, f"{PREFIX}.pungi.#")
     data = {"compose_id": "Fedora-Rawhide-20261130.n.0", "location": "/mnt/compose"}
-    for action, extra in (("status-change", {"status": "STARTED"}),
-                          ("phase-start", {"phase_name": "gather"}),
-                          ("status-change", {"status": "FINISHED"})):
+    calls = [("status-change", {**data, "status": "STARTED"}),
+             ("phase-start", {**data, "phase_name": "gather"}),
+             ("createiso-targets", {**data, "deliverables": ["Server/x86_64/iso/x.iso"]}),
+             ("fail-to-start", {"command": ["pungi-koji"], "target_dir": None,
+                                "config": "f.conf", "detail": "Config validation failed"}),
+             ("status-change", {**data, "status": "FINISHED"})]
+    for action, body in calls:
         run = host.run("echo %s | runuser -u pungi -- /usr/local/bin/fedbus-pungi-notify %s",
-                       json.dumps({**data, **extra}), action)
+                       json.dumps(body), action)
         assert run.rc == 0, run.stderr
     bad = host.run("echo '{nope' | runuser -u pungi -- /usr/local/bin/fedbus-pungi-notify "
                    "status-change")
     assert bad.rc == 1 and "stdin is not JSON" in bad.stderr
-    got = drain(channel, q, 3)
+    got = drain(channel, q, len(calls))
     assert [rk.removeprefix(PREFIX + ".") for rk, _, _ in got] == [
-        "compose.status.change", "compose.phase.start", "compose.status.change"]
-    assert got[-1][2]["status"] == "FINISHED"
+        "pungi.compose.status.change", "pungi.compose.phase.start",
+        "pungi.compose.createiso.targets", "pungi.compose.fail.to.start",
+        "pungi.compose.status.change"]
+    assert [b for _, _, b in got] == [body for _, body in calls]
 
 
 def test_wedges_hold_to_their_own_topics(host):

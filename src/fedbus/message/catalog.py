@@ -96,10 +96,12 @@ class Entry:
         return (topic,) if isinstance(topic, str) and topic else ()
 
     def example_topic(self, env: str = "stg") -> str | None:
+        """A topic of this schema: ``*`` is ``env``, ``#`` the word ``example``."""
         pattern = self.topic_pattern
         if pattern is None:
             return None
-        return ".".join(env if w == "*" else w for w in pattern.split("."))
+        words = {"*": env, "#": "example"}
+        return ".".join(words.get(w, w) for w in pattern.split("."))
 
 
 @cache
@@ -145,14 +147,22 @@ def schema_of_topic(name: str, suffix: str) -> type[fm.Message]:
 
 
 def schema_for_topic(topic: str) -> type[fm.Message]:
-    """The fedbus schema whose topic pattern matches ``topic``; ValidationError otherwise."""
+    """The fedbus schema whose topic pattern matches ``topic``; ValidationError otherwise.
+    A pattern with fewer wildcards wins (``pungi.compose.status.change`` over the catch-all
+    ``pungi.compose.#``); several equally specific ones are an error."""
     matches = [e for e in entries() if e.topic_pattern and topic_matches(e.topic_pattern, topic)]
     if not matches:
         raise ValidationError(f"no schema in the catalog for topic {topic!r}; name one")
+    fewest = min(_wildcards(e.topic_pattern) for e in matches)
+    matches = [e for e in matches if _wildcards(e.topic_pattern) == fewest]
     if len(matches) > 1:
         names = ", ".join(e.name for e in matches)
         raise ValidationError(f"topic {topic!r} matches several schemas ({names}); name one")
     return matches[0].cls
+
+
+def _wildcards(pattern: str | None) -> int:
+    return sum(w in ("*", "#") for w in (pattern or "").split("."))
 
 
 def _row(*cells: str) -> str:

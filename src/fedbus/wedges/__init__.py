@@ -8,7 +8,7 @@ service: failures are logged as one line and reported with the service's expecte
 
 - :mod:`~fedbus.wedges.git_hook` — git ``post-receive`` hook (``git.receive``)
 - :mod:`~fedbus.wedges.koji_plugin` — Koji hub plugin (``buildsys.*``), on postCommit
-- :mod:`~fedbus.wedges.pungi` — Pungi ``notification_script`` (``compose.*``)
+- :mod:`~fedbus.wedges.pungi` — Pungi ``notification_script`` (``pungi.compose.*``)
 - :mod:`~fedbus.wedges.hooks` — Python hook API (publish after the DB commit)
 - :mod:`~fedbus.wedges.webhook` — authenticated JSON webhook endpoint (Bodhi, PkgDB, FAS,
   AutoQA, Bugzilla)

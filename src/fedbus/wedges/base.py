@@ -57,9 +57,11 @@ class Sink:
 
 
 def build(target: Sink, schema: type[fm.Message], body: Mapping[str, Any],
-          suffix: str | None = None, severity: int | None = None) -> Encoded:
+          suffix: str | None = None, severity: int | None = None,
+          priority: int | None = None) -> Encoded:
     """A validated, encoded message of ``schema`` on ``<prefix>.<suffix>`` (default suffix:
-    the schema's own ``topic``).  Raises :class:`ValidationError` with one line."""
+    the schema's own ``topic``; ``priority``: the AMQP priority, default none).  Raises
+    :class:`ValidationError` with one line."""
     suffix = suffix or getattr(schema, "topic", "")
     if not suffix:
         raise ValidationError(f"{schema.__name__}: no topic given and the schema has none")
@@ -68,6 +70,8 @@ def build(target: Sink, schema: type[fm.Message], body: Mapping[str, Any],
     if severity is not None:
         kwargs["severity"] = severity
     message = schema(**kwargs)
+    if priority is not None:
+        message.priority = priority
     if is_valid_topic(topic):
         return encode(message)
     # A historical Fedora topic (git.receive, buildsys.tag): allowed when it is the schema's

@@ -2,10 +2,12 @@
 
 Pungi (``pungi/notifier.py``) runs every configured script as ``(cmd, action)`` with
 ``json.dumps(data)`` on stdin and ``can_fail=True``: a non-zero exit is logged by Pungi and
-the compose goes on.  This script spools one ``compose.*`` message per call (see
-:mod:`fedbus.message.schemas.compose` for the topic of each action) and exits 0; bad input
-(no action, stdin not a JSON object, a required key missing) exits 1 with one line on
-stderr; it never waits for the broker.
+the compose goes on.  This script spools one message per call, as Fedora's own notifier
+(``pungi/scripts/fedmsg_notification.py``) publishes it: topic ``pungi.compose.<action>``
+with each ``-`` made a ``.`` and lower-cased, the body exactly as Pungi sent it (see
+:mod:`fedbus.message.schemas.compose`), and exits 0; bad input (no action, stdin not a JSON
+object, a key the action always carries missing or of the wrong type) exits 1 with one line
+on stderr; it never waits for the broker.
 """
 
 from __future__ import annotations
@@ -23,16 +25,28 @@ from fedbus.wedges.base import Sink, build, one_line, publish_all
 
 log = logging.getLogger("fedbus.wedges.pungi")
 
-ACTIONS: dict[str, tuple[str, type[fm.Message]]] = {
-    "status-change": ("compose.status.change", c.ComposeStatusChangeV1),
-    "phase-start": ("compose.phase.start", c.ComposePhaseStartV1),
-    "phase-stop": ("compose.phase.stop", c.ComposePhaseStopV1),
-    "createiso-targets": ("compose.createiso.targets", c.ComposeCreateisoTargetsV1),
-    "createiso-imagedone": ("compose.createiso.imagedone", c.ComposeCreateisoImageDoneV1),
-    "createiso-imagefail": ("compose.createiso.imagefail", c.ComposeCreateisoImageFailV1),
-    "ostree": ("compose.ostree.commit", c.ComposeOstreeCommitV1),
+# Pungi's actions (pungi/compose.py, pungi/phases/*.py, pungi/scripts/pungi_koji.py) and
+# their schemas; any other action is published with c.ComposeActionV1.
+ACTIONS: dict[str, type[fm.Message]] = {
+    "status-change": c.ComposeStatusChangeV1,
+    "phase-start": c.ComposePhaseStartV1,
+    "phase-stop": c.ComposePhaseStopV1,
+    "createiso-targets": c.ComposeCreateisoTargetsV1,
+    "createiso-imagedone": c.ComposeCreateisoImageDoneV1,
+    "createiso-imagefail": c.ComposeCreateisoImageFailV1,
+    "ostree": c.ComposeOstreeV1,
+    "osbs-request-push": c.ComposeOsbsRequestPushV1,
+    "fail-to-start": c.ComposeFailToStartV1,
 }
-_ACTION = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# Fedora's notifier publishes ``ostree`` at AMQP priority 3
+# (https://pagure.io/fedora-infrastructure/issue/10899); the others without a priority.
+PRIORITY: dict[str, int] = {"ostree": 3}
+_ACTION = re.compile(r"[A-Za-z0-9_]+(-[A-Za-z0-9_]+)*")
+
+
+def topic_of(action: str) -> str:
+    """Fedora's topic (without ``org.fedoraproject.<env>.``) of a Pungi action."""
+    return c.TOPIC_PREFIX + action.replace("-", ".").lower()
 
 
 def message(target: Sink, action: str, stdin_text: str) -> Encoded:
@@ -42,15 +56,9 @@ def message(target: Sink, action: str, stdin_text: str) -> Encoded:
     data: Any = loads_json(stdin_text, f"{action}: stdin")
     if not isinstance(data, dict):
         raise ValidationError(f"{action}: stdin must be a JSON object")
-    suffix, schema = ACTIONS.get(action, (f"compose.other.{action}", c.ComposeOtherV1))
-    if schema is c.ComposeOtherV1:
-        data = {**data, "action": action}
-    known = schema.body_schema["properties"]
-    body = {k: v for k, v in data.items() if k in known and k != "extra"}
-    extra = {k: v for k, v in data.items() if k not in known}
-    if extra:
-        body["extra"] = extra
-    return build(target, schema, body, suffix=suffix)
+    schema = ACTIONS.get(action.lower(), c.ComposeActionV1)
+    return build(target, schema, data, suffix=topic_of(action),
+                 priority=PRIORITY.get(action.lower()))
 
 
 def notify(argv: list[str], stdin_text: str, target: Sink) -> int:

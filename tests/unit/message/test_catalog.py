@@ -83,3 +83,13 @@ def test_docs_are_current() -> None:
     """docs/messages.md is generated: run `fedbus catalog --markdown > docs/messages.md`."""
     page = ROOT / "docs" / "messages.md"
     assert page.read_text() == catalog.markdown(), "docs/messages.md is stale; regenerate it"
+
+
+def test_the_most_specific_pattern_names_the_schema() -> None:
+    # pungi.compose.status.change matches its own schema and the catch-all pungi.compose.#
+    body = {"compose_id": "C-1", "status": "FINISHED"}
+    topic = "org.fedoraproject.prod.pungi.compose.status.change"
+    assert type(new_message(topic, body)) is catalog.get(
+        "fedbus.pungi.compose.status.change.v1").cls
+    other = new_message("org.fedoraproject.prod.pungi.compose.image.build.done", body)
+    assert fm.get_name(type(other)) == "fedbus.pungi.compose.action.v1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from fedora_messaging import message as fm
 from fedora_messaging_git_hook_messages.commit import CommitV1
 
 from fedbus.errors import ValidationError
@@ -36,21 +37,35 @@ def test_historic_short_topic_only_for_its_own_schema():
 
 
 @pytest.mark.parametrize(("action", "topic", "schema"), [
-    ("status-change", "compose.status.change", compose.ComposeStatusChangeV1),
-    ("phase-stop", "compose.phase.stop", compose.ComposePhaseStopV1),
-    ("ostree", "compose.ostree.commit", compose.ComposeOstreeCommitV1),
+    ("status-change", "pungi.compose.status.change", compose.ComposeStatusChangeV1),
+    ("phase-stop", "pungi.compose.phase.stop", compose.ComposePhaseStopV1),
+    ("ostree", "pungi.compose.ostree", compose.ComposeOstreeV1),
+    ("fail-to-start", "pungi.compose.fail.to.start", compose.ComposeFailToStartV1),
+    ("osbs-request-push", "pungi.compose.osbs.request.push", compose.ComposeOsbsRequestPushV1),
 ])
 def test_pungi_topics(action, topic, schema):
     data = {**schema.example}
     enc = pungi.message(T, action, json.dumps(data))
     assert enc.routing_key == f"org.fedoraproject.stg.{topic}"
+    assert enc.properties.headers["fedora_messaging_schema"] == fm.get_name(schema)
 
 
 def test_pungi_unknown_action_keeps_the_body():
     enc = pungi.message(T, "image-build", json.dumps({"compose_id": "C-1", "x": 1}))
-    assert enc.routing_key == "org.fedoraproject.stg.compose.other.image-build"
-    assert json.loads(enc.body) == {"compose_id": "C-1", "action": "image-build",
-                                    "extra": {"x": 1}}
+    assert enc.routing_key == "org.fedoraproject.stg.pungi.compose.image.build"
+    assert json.loads(enc.body) == {"compose_id": "C-1", "x": 1}
+    assert enc.properties.headers["fedora_messaging_schema"] == "fedbus.pungi.compose.action.v1"
+
+
+@pytest.mark.parametrize("action", ["", "-x", "x-", "a--b", "a b", "a.b", "é"])
+def test_pungi_action_that_makes_no_topic_is_refused(action):
+    with pytest.raises(ValidationError, match="expected a Pungi action"):
+        pungi.message(T, action, "{}")
+
+
+def test_pungi_action_is_lower_cased_as_fedora_does():
+    enc = pungi.message(T, "Status-Change", json.dumps({"compose_id": "C-1", "status": "X"}))
+    assert enc.routing_key == "org.fedoraproject.stg.pungi.compose.status.change"
 
 
 def test_zabbix_unexpanded_macros_are_absent():

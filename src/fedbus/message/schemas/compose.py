@@ -1,51 +1,71 @@
-"""Schemas of the ``compose`` category: Pungi's composes, from its ``notification_script``.
+"""Schemas of Pungi's composes, from its ``notification_script``: Fedora's ``pungi.compose.*``.
 
-Pungi runs the script with the action as its only argument and a JSON object on stdin; it
-adds the compose's identity to every action (``compose_id``, ``location``, ``compose_date``,
-``compose_type``, ``compose_respin``, ``compose_label``, ``release_short``,
-``release_version``…).  The bodies are what Pungi sent; keys a schema does not name are
-kept under ``extra``.  The schemas require what each action always carries.  Topic per action:
-``status-change`` → ``compose.status.change``, ``phase-start`` → ``compose.phase.start``,
-``createiso-imagedone`` → ``compose.createiso.imagedone``, ``ostree`` →
-``compose.ostree.commit``; any other action ``a-b`` → ``compose.other.a-b``.
+Pungi (``pungi/notifier.py``) runs the script with the action as its only argument and a
+JSON object on stdin.  Once the compose exists it adds the compose's identity to every
+action, at the top level: ``compose_id``, ``location``, ``compose_date``, ``compose_type``,
+``compose_respin``, ``compose_label``, ``compose_path``, ``release_short``,
+``release_name``, ``release_version``, ``release_type``, ``release_is_layered`` and, for a
+layered product, ``base_product_name``, ``base_product_version``, ``base_product_short``,
+``base_product_type``.  ``fail-to-start`` comes before the compose exists: it carries none
+of these.
+
+The topic is Fedora's (``pungi/scripts/fedmsg_notification.py``):
+``pungi.compose.<action>`` with every ``-`` of the action made a ``.`` and the action
+lower-cased (``status-change`` → ``pungi.compose.status.change``, ``fail-to-start`` →
+``pungi.compose.fail.to.start``, ``ostree`` → ``pungi.compose.ostree``); any ``_`` stays.
+The body is exactly what Pungi sent.  Fedora has no schema package for these messages
+(its Pungi publishes them as ``base.message``); the schemas here name the keys Pungi
+sends, require only what it always sends for the action, and allow any other key, since
+Pungi adds keys over time.  An action without its own schema gets
+:class:`ComposeActionV1`.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus.message.schemas.base import FedbusMessage
+from fedbus.message.schemas.base import FedbusMessage, render
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
-_NAME: dict[str, Any] = {"type": "string", "minLength": 1}
+_STR: dict[str, Any] = {"type": "string"}
 _OPT: dict[str, Any] = {"type": ["string", "null"]}
+_STRINGS: dict[str, Any] = {"type": "array", "items": _STR}
 STATUSES = ("STARTED", "FINISHED", "FINISHED_INCOMPLETE", "DOOMED", "TERMINATED")
+TOPIC_PREFIX = "pungi.compose."
 
 _COMPOSE: dict[str, Any] = {
-    "compose_id": {**_NAME, "description": "Fedora-Rawhide-20261130.n.0"},
+    "compose_id": {**_STR, "description": "Fedora-Rawhide-20261130.n.0"},
     "location": {**_OPT, "description": "where the compose lives (URL or path)"},
-    "compose_date": {"type": "string"},
-    "compose_type": {"type": "string"},
+    "compose_date": _STR,
+    "compose_type": _STR,
     "compose_respin": {"type": ["integer", "string"]},
     "compose_label": _OPT,
-    "compose_path": {"type": "string"},
-    "release_short": {"type": "string"},
-    "release_name": {"type": "string"},
-    "release_version": {"type": "string"},
-    "release_type": {"type": "string"},
+    "compose_path": _STR,
+    "release_short": _STR,
+    "release_name": _STR,
+    "release_version": _STR,
+    "release_type": _STR,
     "release_is_layered": {"type": "boolean"},
-    "extra": {"type": "object", "description": "keys Pungi sent that this schema does not name"},
+    "base_product_name": _STR,
+    "base_product_version": _STR,
+    "base_product_short": _STR,
+    "base_product_type": _STR,
 }
 
 
-def _schema(description: str, props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+def _schema(description: str, props: dict[str, Any], required: list[str],
+            *, compose: bool = True, need_id: bool | None = None) -> dict[str, Any]:
+    """``compose``: the body names the compose's identity keys; ``need_id`` (default: as
+    ``compose``): it requires ``compose_id``."""
+    need_id = compose if need_id is None else need_id
     return {
         "$schema": DRAFT,
-        "description": description,
+        "description": f"{description}, on Fedora's topic; the body is exactly what Pungi "
+                       "sends (any key, beyond those named here, is allowed)",
         "type": "object",
-        "properties": {**_COMPOSE, **props},
-        "required": ["compose_id", *required],
-        "additionalProperties": False,
+        "properties": {**_COMPOSE, **props} if compose else props,
+        "required": ["compose_id", *required] if need_id else required,
+        "additionalProperties": True,
     }
 
 
@@ -56,6 +76,7 @@ _EXAMPLE: dict[str, Any] = {
     "compose_type": "nightly",
     "compose_respin": 0,
     "compose_label": None,
+    "compose_path": "/mnt/koji/compose/rawhide/Fedora-Rawhide-20261130.n.0",
     "release_short": "Fedora",
     "release_name": "Fedora",
     "release_version": "Rawhide",
@@ -66,17 +87,17 @@ _EXAMPLE: dict[str, Any] = {
 
 class _Compose(FedbusMessage):
     app = "pungi"
-    url_template = "{location}"
+    url_template: ClassVar[str | None] = "{location}"
 
 
 class ComposeStatusChangeV1(_Compose):
     """A compose changed status (STARTED, FINISHED, FINISHED_INCOMPLETE, DOOMED, TERMINATED)."""
 
-    topic_pattern = "org.fedoraproject.*.compose.status.change"
+    topic_pattern = "org.fedoraproject.*.pungi.compose.status.change"
     summary_template = "compose {compose_id} is {status}"
     body_schema: ClassVar[dict[str, Any]] = _schema(
         "Pungi's status-change action",
-        {"status": {"type": "string", "enum": list(STATUSES)}},
+        {"status": {**_STR, "description": "usually one of " + ", ".join(STATUSES)}},
         ["status"],
     )
     example: ClassVar[dict[str, Any]] = {**_EXAMPLE, "status": "FINISHED"}
@@ -85,44 +106,47 @@ class ComposeStatusChangeV1(_Compose):
 class ComposePhaseStartV1(_Compose):
     """A phase of a compose started (pkgset, gather, createrepo, buildinstall, createiso…)."""
 
-    topic_pattern = "org.fedoraproject.*.compose.phase.start"
+    topic_pattern = "org.fedoraproject.*.pungi.compose.phase.start"
     summary_template = "compose {compose_id}: phase {phase_name} started"
     body_schema: ClassVar[dict[str, Any]] = _schema(
-        "Pungi's phase-start action", {"phase_name": _NAME}, ["phase_name"])
+        "Pungi's phase-start action", {"phase_name": _STR}, ["phase_name"])
     example: ClassVar[dict[str, Any]] = {**_EXAMPLE, "phase_name": "createiso"}
 
 
 class ComposePhaseStopV1(_Compose):
     """A phase of a compose finished."""
 
-    topic_pattern = "org.fedoraproject.*.compose.phase.stop"
+    topic_pattern = "org.fedoraproject.*.pungi.compose.phase.stop"
     summary_template = "compose {compose_id}: phase {phase_name} finished"
     body_schema: ClassVar[dict[str, Any]] = _schema(
-        "Pungi's phase-stop action", {"phase_name": _NAME}, ["phase_name"])
+        "Pungi's phase-stop action", {"phase_name": _STR}, ["phase_name"])
     example: ClassVar[dict[str, Any]] = {**_EXAMPLE, "phase_name": "createiso"}
 
 
 class ComposeCreateisoTargetsV1(_Compose):
-    """The ISO images a compose's createiso phase will make."""
+    """The ISO images a compose's createiso phase will make (their paths)."""
 
-    topic_pattern = "org.fedoraproject.*.compose.createiso.targets"
+    topic_pattern = "org.fedoraproject.*.pungi.compose.createiso.targets"
     summary_template = "compose {compose_id}: ISO images planned"
     body_schema: ClassVar[dict[str, Any]] = _schema(
         "Pungi's createiso-targets action",
-        {"deliverables": {"type": "array", "items": {"type": "object"}}},
+        {"deliverables": {**_STRINGS, "description": "the path of each ISO image"}},
         ["deliverables"],
     )
     example: ClassVar[dict[str, Any]] = {
         **_EXAMPLE,
-        "deliverables": [{"variant": "Everything", "arch": "x86_64",
-                          "filename": "Fedora-Everything-netinst-x86_64-Rawhide-20261130.n.0.iso"}],
+        "deliverables": [
+            "/mnt/koji/compose/rawhide/Fedora-Rawhide-20261130.n.0/compose/Everything/x86_64"
+            "/iso/Fedora-Everything-netinst-x86_64-Rawhide-20261130.n.0.iso",
+        ],
     }
 
 
-_IMAGE: dict[str, Any] = {"file": _NAME, "arch": _NAME, "variant": _NAME}
+_IMAGE: dict[str, Any] = {"file": _STR, "arch": _STR, "variant": _STR}
 _IMAGE_EXAMPLE: dict[str, Any] = {
     **_EXAMPLE,
-    "file": "Everything/x86_64/iso/Fedora-Everything-netinst-x86_64-Rawhide-20261130.n.0.iso",
+    "file": "/mnt/koji/compose/rawhide/Fedora-Rawhide-20261130.n.0/compose/Everything/x86_64"
+            "/iso/Fedora-Everything-netinst-x86_64-Rawhide-20261130.n.0.iso",
     "arch": "x86_64",
     "variant": "Everything",
 }
@@ -131,7 +155,7 @@ _IMAGE_EXAMPLE: dict[str, Any] = {
 class ComposeCreateisoImageDoneV1(_Compose):
     """One ISO image of a compose was made."""
 
-    topic_pattern = "org.fedoraproject.*.compose.createiso.imagedone"
+    topic_pattern = "org.fedoraproject.*.pungi.compose.createiso.imagedone"
     summary_template = "compose {compose_id}: ISO {file} done"
     body_schema: ClassVar[dict[str, Any]] = _schema(
         "Pungi's createiso-imagedone action", _IMAGE, ["file", "arch", "variant"])
@@ -141,23 +165,24 @@ class ComposeCreateisoImageDoneV1(_Compose):
 class ComposeCreateisoImageFailV1(_Compose):
     """One ISO image of a compose failed."""
 
-    topic_pattern = "org.fedoraproject.*.compose.createiso.imagefail"
+    topic_pattern = "org.fedoraproject.*.pungi.compose.createiso.imagefail"
     summary_template = "compose {compose_id}: ISO {file} failed"
     body_schema: ClassVar[dict[str, Any]] = _schema(
         "Pungi's createiso-imagefail action", _IMAGE, ["file", "arch", "variant"])
     example: ClassVar[dict[str, Any]] = _IMAGE_EXAMPLE
 
 
-class ComposeOstreeCommitV1(_Compose):
-    """A compose made an OSTree commit (Pungi's ``ostree`` action)."""
+class ComposeOstreeV1(_Compose):
+    """A compose updated an OSTree ref (Pungi's ``ostree`` action; no new commit: null)."""
 
-    topic_pattern = "org.fedoraproject.*.compose.ostree.commit"
-    summary_template = "compose {compose_id}: OSTree {ref} at {commitid}"
+    topic_pattern = "org.fedoraproject.*.pungi.compose.ostree"
+    summary_template = "compose {compose_id}: OSTree ref {ref} ({variant}.{arch})"
     body_schema: ClassVar[dict[str, Any]] = _schema(
         "Pungi's ostree action",
-        {"variant": _NAME, "arch": _NAME, "ref": _NAME, "commitid": _NAME,
-         "repo_path": {"type": "string"}, "local_repo_path": {"type": "string"}},
-        ["variant", "arch", "ref", "commitid"],
+        {"variant": _STR, "arch": _STR, "ref": _STR,
+         "commitid": {**_OPT, "description": "null when the run made no new commit"},
+         "repo_path": _STR, "local_repo_path": _STR},
+        ["variant", "arch", "ref", "commitid"],  # the repository paths are optional
     )
     example: ClassVar[dict[str, Any]] = {
         **_EXAMPLE, "variant": "Silverblue", "arch": "x86_64",
@@ -168,12 +193,61 @@ class ComposeOstreeCommitV1(_Compose):
     }
 
 
-class ComposeOtherV1(_Compose):
-    """Any other Pungi notification action, body as Pungi sent it (``compose.other.<action>``)."""
+class ComposeOsbsRequestPushV1(_Compose):
+    """A compose's OSBS container images are ready to be pushed to their registries."""
 
-    topic_pattern = "org.fedoraproject.*.compose.other.*"
+    topic_pattern = "org.fedoraproject.*.pungi.compose.osbs.request.push"
+    summary_template = "compose {compose_id}: OSBS images ready to push"
+    body_schema: ClassVar[dict[str, Any]] = _schema(
+        "Pungi's osbs-request-push action",
+        {"config_location": {**_STR, "description": "the registries file (URL or path)"},
+         "config": {"type": "object", "description": "image NVR → its registry settings"}},
+        ["config_location", "config"],
+    )
+    example: ClassVar[dict[str, Any]] = {
+        **_EXAMPLE,
+        "config_location": "https://kojipkgs.fedoraproject.org/compose/rawhide/"
+                           "Fedora-Rawhide-20261130.n.0/logs/global/osbs-registries.json",
+        "config": {"fedora-toolbox-42-1": {"url": "registry.example.org"}},
+    }
+
+
+class ComposeFailToStartV1(_Compose):
+    """A compose could not start (bad command line or configuration): no compose, no id."""
+
+    topic_pattern = "org.fedoraproject.*.pungi.compose.fail.to.start"
+    summary_template = "a compose failed to start: {detail}"
+    url_template = None
+    body_schema: ClassVar[dict[str, Any]] = _schema(
+        "Pungi's fail-to-start action (sent before the compose exists)",
+        {"command": {**_STRINGS, "description": "pungi-koji's command line"},
+         "target_dir": _OPT, "config": _STR, "detail": _STR,
+         "errors": {**_STRINGS, "description": "the configuration errors, if any"}},
+        ["command", "target_dir", "config", "detail"],
+        compose=False,
+    )
+    example: ClassVar[dict[str, Any]] = {
+        "command": ["pungi-koji", "--target-dir=/mnt/koji/compose/rawhide",
+                    "--config=fedora.conf", "--nightly"],
+        "target_dir": "/mnt/koji/compose/rawhide",
+        "config": "/etc/pungi/fedora.conf",
+        "detail": "Config validation failed",
+        "errors": ["Failed validation in createiso_skip: [] is not of type 'boolean'"],
+    }
+
+
+class ComposeActionV1(_Compose):
+    """Any other Pungi action ``a-b``, on Fedora's ``pungi.compose.a.b``; body as Pungi sent it."""
+
+    topic_pattern = "org.fedoraproject.*.pungi.compose.#"
     summary_template = "compose {compose_id}: {action}"
     body_schema: ClassVar[dict[str, Any]] = _schema(
-        "A Pungi action fedbus has no dedicated schema for; 'action' is its name",
-        {"action": _NAME}, ["action"])
-    example: ClassVar[dict[str, Any]] = {**_EXAMPLE, "action": "ostree-container"}
+        "A Pungi action without its own schema", {}, [], need_id=False)
+    example: ClassVar[dict[str, Any]] = {**_EXAMPLE, "image": "Fedora-Cloud-Base.qcow2"}
+
+    @property
+    def summary(self) -> str:
+        """The action is the topic after ``pungi.compose.`` (``image.build.done``)."""
+        _, found, action = (self.topic or "").partition("." + TOPIC_PREFIX)
+        text = render(self.summary_template, {**self.body, "action": action if found else "?"})
+        return " ".join(text.split())
