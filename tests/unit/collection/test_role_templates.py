@@ -49,9 +49,28 @@ def test_fedbus_toml_names_the_password_file_and_holds_no_password() -> None:
 def test_the_relay_unit_joins_the_spool_group() -> None:
     text = render("roles/relay/templates/etc/systemd/system/fedbus-relay.service.j2",
                   **RELAY, runtime_spool_group="fedbus-spool", runtime_install_dir="/opt/fedbus",
-                  relay_window=500, relay_status_interval=60, relay_max_nacks=5)
+                  relay_window=500, relay_status_interval=60, relay_max_nacks=5,
+                  relay_metrics_address="127.0.0.1:9641")
     assert "Group=fedbus\n" in text and "SupplementaryGroups=fedbus-spool\n" in text
-    assert " relay --window 500 --max-nacks 5 " in text
+    assert " --metrics 127.0.0.1:9641 relay --window 500 --max-nacks 5 " in text
+
+
+def _bridge_exec(**variables: object) -> list[str]:
+    text = render("roles/bridge/templates/etc/systemd/system/fedbus-bridge.service.j2",
+                  runtime_user="fedbus", runtime_install_dir="/opt/fedbus",
+                  bridge_events_vhost="stg", bridge_queue="fedbus.bridge", **variables)
+    lines = [x for x in text.splitlines() if x.startswith("ExecStart=")]
+    assert len(lines) == 1 and "Restart=always" in text.splitlines(), text
+    return shlex.split(lines[0].removeprefix("ExecStart="))
+
+
+def test_the_bridge_unit_takes_its_vhosts_and_metrics_address() -> None:
+    argv = _bridge_exec(bridge_only_vhosts=["stg", "stg-two"],
+                        bridge_metrics_address="127.0.0.1:9642")
+    assert argv[:4] == ["/opt/fedbus/venv/bin/fedbus", "-c", "/etc/fedbus/fedbus.toml", "--metrics"]
+    assert argv[4:] == ["127.0.0.1:9642", "bridge", "--events-vhost", "stg", "--queue",
+                        "fedbus.bridge", "--only-vhost", "stg", "--only-vhost", "stg-two"]
+    assert "--metrics" not in _bridge_exec(bridge_only_vhosts=[], bridge_metrics_address="")
 
 
 def _web_exec(**variables: object) -> list[str]:
