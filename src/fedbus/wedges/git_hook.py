@@ -249,8 +249,8 @@ class Repo:
             chunks += [libgit2_patch(c) for c in split_patch(text)]
         total: dict[str, int] = {}
         for f in files.values():
-            for key in ("additions", "deletions", "lines"):
-                total[key] = total.get(key, 0) + f[key]
+            for name in ("additions", "deletions", "lines"):
+                total[name] = total.get(name, 0) + f[name]
             total["files"] = total.get("files", 0) + 1
         patch = "\n".join(chunks)
         if len(patch) > max_patch:
@@ -346,7 +346,7 @@ def post_receive(stdin_text: str, git_dir: str, target: Sink) -> tuple[int, int]
         log.error(
             "fedbus: git %s failed: %s",
             " ".join(exc.cmd[1:3]),
-            " ".join((exc.stderr or "").split())[:200],
+            " ".join((exc.stderr or b"").decode("utf-8", "replace").split())[:200],
         )
         return 1, 0
     except Exception as exc:  # never break a push
