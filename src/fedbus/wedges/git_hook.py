@@ -37,7 +37,7 @@ import string
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,19 @@ def _signature(value: bytes) -> Signature:
     if len(tz) == 5 and tz[1:].isdigit():
         offset = (int(tz[1:3]) * 60 + int(tz[3:5])) * (-1 if tz[:1] == b"-" else 1)
     return Signature(name.strip(), email.strip(), time, offset)
+
+
+def _iso_date(sig: Signature) -> str:
+    """The time as pygit2's ``datetime.fromtimestamp(time, timezone(offset)).isoformat()``;
+    an offset or time Python cannot represent (a hand-made commit) is taken as UTC, epoch."""
+    try:
+        tz = timezone(timedelta(minutes=sig.offset))
+    except ValueError:
+        tz = UTC
+    try:
+        return datetime.fromtimestamp(sig.time, tz).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return datetime.fromtimestamp(0, tz).isoformat()
 
 
 def _decoder(encoding: bytes | None) -> str:
@@ -255,9 +268,7 @@ class Repo:
         patch = "\n".join(chunks)
         if len(patch) > max_patch:
             patch = patch[:max_patch] + "\n[patch truncated]\n"
-        date = datetime.fromtimestamp(
-            committer.time, timezone(timedelta(minutes=committer.offset))
-        ).isoformat()
+        date = _iso_date(committer)
         return {
             "name": author.name.decode(codec, "replace"),
             "email": author.email.decode(codec, "replace"),

@@ -133,3 +133,33 @@ def test_the_cases_come_out_as_named(pushes):
     dates = [c["date"] for c in commits.values()]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", d) for d in dates)
     assert {d[-6:] for d in dates} == {"+05:30", "-07:00", "+00:00", "+01:00"}  # committer's
+
+
+def test_hand_made_commits_and_bad_objects_never_break_the_hook(tmp_path, caplog):
+    """A commit git accepts as written (an offset of +99:59, a time past year 9999) gives
+    a body; a ref to an object the repository lacks is one log line and exit 1."""
+    import subprocess
+
+    from fedbus.wedges.git_hook import ZERO, post_receive
+
+    bare = tmp_path / "x.git"
+    env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "PATH": "/usr/bin:/bin"}
+
+    def git(*args: str, stdin: bytes | None = None) -> str:
+        return subprocess.run(["git", "--git-dir", str(bare), *args], input=stdin, env=env,
+                              check=True, capture_output=True).stdout.decode().strip()
+
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True, env=env)
+    tree = git("mktree", stdin=b"")
+    raw = (f"tree {tree}\nauthor A <a@example.org> 1796000000 +9959\n"
+           f"committer C <c@example.org> 99999999999999999 -0130\n\nodd\n").encode()
+    sha = git("hash-object", "-t", "commit", "-w", "--literally", "--stdin", stdin=raw)
+    body = Repo(bare).commit(sha, 100)
+    assert body["date"] == "1969-12-31T22:30:00-01:30" and body["message"] == "odd\n"
+    assert body["stats"] == {"files": {}, "total": {}} and body["patch"] == ""
+    target = Sink(spool_dir=tmp_path / "spool")
+    assert post_receive(f"{ZERO} {sha} refs/heads/main\n", str(bare), target) == (0, 1)
+    caplog.clear()
+    assert post_receive(f"{ZERO} {'a' * 40} refs/heads/main\n", str(bare), target) == (1, 0)
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert "git rev-list --stdin failed: fatal: bad object" in line
