@@ -68,7 +68,8 @@ def test_one_message_per_new_commit_with_stats(broker, vhost, repos):
     assert (c["repo"], c["namespace"], c["branch"]) == ("python-fedbus", "rpms", "rawhide")
     assert (c["name"], c["email"], c["username"]) == ("Alice Example", "alice@example.org",
                                                       "alice")
-    assert c["summary"] == "Update to 0.1" and c["message"] == "Update to 0.1\n\nFixes rhbz#1"
+    assert c["summary"] == "Update to 0.1" and c["message"] == "Update to 0.1\n\nFixes rhbz#1\n"
+    assert c["seen"] is False and c["path"].endswith("/rpms/python-fedbus.git/")
     assert c["stats"]["files"] == {
         "python-fedbus.spec": {"additions": 1, "deletions": 0, "lines": 1},
         "sources": {"additions": 3, "deletions": 0, "lines": 3},
@@ -82,7 +83,7 @@ def test_one_message_per_new_commit_with_stats(broker, vhost, repos):
     assert got[1].message.summary == 'alice pushed to rpms/python-fedbus (rawhide). "Update to 0.1"'
 
 
-def test_no_duplicates_across_branches(broker, vhost, repos):
+def test_a_commit_on_two_branches_is_seen_the_second_time(broker, vhost, repos):
     _bare, work, spool = repos
     url = broker.amqp_url(vhost)
     queue = bind_queue(url)
@@ -90,15 +91,34 @@ def test_no_duplicates_across_branches(broker, vhost, repos):
     push(work, "rawhide")
     # a new branch at an existing commit: nothing new
     assert "0 commit message(s)" in push(work, "rawhide:f43")
-    # one new commit pushed to two branches at once: one message
+    # one new commit pushed to two branches at once: one message per branch, the second
+    # with seen: true (fedora-messaging-git-hook's "seen")
     shared = commit(work, {"a": "1\n2\n"}, "shared fix")
-    assert "1 commit message(s)" in push(work, "rawhide", "rawhide:f43")
+    assert "2 commit message(s)" in push(work, "rawhide", "rawhide:f43")
     # a branch deletion publishes nothing
     assert "0 commit message(s)" in push(work, ":f43")
     relay_all(spool, url)
-    got = drain(url, queue, 2)
-    assert [a.body["commit"]["rev"] for a in got] == [base, shared]
-    assert got[1].body["commit"]["branch"] in ("rawhide", "f43")  # the first ref git listed
+    got = drain(url, queue, 3)
+    assert [a.body["commit"]["rev"] for a in got] == [base, shared, shared]
+    assert [a.body["commit"]["seen"] for a in got] == [False, False, True]
+    assert {a.body["commit"]["branch"] for a in got[1:]} == {"rawhide", "f43"}
+
+
+def test_real_file_names_and_no_rename_detection(broker, vhost, repos):
+    _bare, work, spool = repos
+    url = broker.amqp_url(vhost)
+    queue = bind_queue(url)
+    commit(work, {"café.txt": "a\nb\n", "new\nline": "x\n"}, "names")
+    git(work, "mv", "café.txt", "thé.txt")
+    git(work, "commit", "-q", "-m", "rename")
+    push(work, "rawhide")
+    relay_all(spool, url)
+    first, second = (a.body["commit"] for a in drain(url, queue, 2))
+    assert set(first["stats"]["files"]) == {"café.txt", "new\nline"}
+    assert second["stats"]["files"] == {
+        "café.txt": {"additions": 0, "deletions": 2, "lines": 2},
+        "thé.txt": {"additions": 2, "deletions": 0, "lines": 2},
+    }
 
 
 def test_broker_down_the_push_still_succeeds_and_nothing_is_lost(broker, vhost, repos):

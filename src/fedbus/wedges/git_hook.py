@@ -1,22 +1,35 @@
 """The git ``post-receive`` hook: one ``git.receive`` message per new commit.
 
 Git runs ``hooks/post-receive`` in the bare repository after the refs are updated, with one
-``<old> <new> <ref>`` line per updated ref on stdin.  For each updated branch the new commits
-are ``new`` minus everything the repository already had: the other refs, and the old values
-of the updated ones.  A commit that lands on several branches in one push is published once
-(for the first branch that brought it).  Deleted branches and tags publish nothing.
+``<old> <new> <ref>`` line per updated ref on stdin.  The body is the one
+fedora-messaging-git-hook (Fedora's hook, pygit2) publishes for the same commit:
+
+- commits: an updated branch publishes ``git rev-list <new>...<old>`` (the symmetric
+  difference), oldest first; a new branch publishes the commits no other ref had before
+  the push.  A commit already published for an earlier ref line of the same push is
+  published again with ``seen: true`` (``false`` the first time).  Deleted branches and
+  tags publish nothing.
+- ``stats`` and ``patch``: a tree diff against each parent (a root commit against the
+  empty tree), no rename detection; ``stats.files`` keyed by the real path (no C quoting),
+  summed over the parents; a commit without changes has ``{"files": {}, "total": {}}``.
+  ``patch`` is the per-file patches of all parents joined by a newline, in libgit2's format
+  (``index`` hashes of 7 digits, ``---``/``+++`` lines even for a file without hunks).
+- ``message`` the raw commit message, ``summary`` its first line, ``date`` the committer
+  date in ISO 8601 with the committer's offset, ``name``/``email`` the author's, ``path``
+  the repository's directory with a trailing ``/``.
 
 Per repository settings (``git config``): ``fedbus.namespace`` (default: the name of the
 repository's parent directory), ``fedbus.repo`` (default: the directory name without
-``.git``), ``fedbus.url`` (a template over ``{namespace} {repo} {rev} {branch}`` and
-nothing else, default none), ``fedbus.maxpatch`` (bytes of patch kept, digits, default
-100000).  A bad setting is one "bad hook input" line and nothing spooled.
+``.git``), ``fedbus.url`` (a template over ``{namespace} {repo} {repo_fullname} {rev}
+{branch}`` and nothing else, default none), ``fedbus.maxpatch`` (bytes of patch kept,
+digits, default 100000).  A bad setting is one "bad hook input" line and nothing spooled.
 
 Body: :class:`fedora_messaging_git_hook_messages.commit.CommitV1` (``{agent, commit}``).
 """
 
 from __future__ import annotations
 
+import codecs
 import logging
 import os
 import pwd
@@ -24,6 +37,7 @@ import string
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +49,12 @@ from fedbus.wedges.base import Sink, build
 
 log = logging.getLogger("fedbus.wedges.git")
 ZERO = "0" * 40
-SEP = "\0"  # git show's %x00: no commit field holds a NUL
-URL_FIELDS = ("namespace", "repo", "rev", "branch")
+URL_FIELDS = ("namespace", "repo", "repo_fullname", "rev", "branch")
+ABBREV = 7  # libgit2's abbreviation of the blob ids on a patch's "index" line
+# git diff-tree as libgit2 diffs two trees: no renames, no indent heuristic (git's default,
+# not libgit2's), no external diff or textconv, no colour.
+DIFF_OPTS = ("-r", "--no-renames", "--no-indent-heuristic", "--no-ext-diff", "--no-textconv",
+             "--no-color", "--ignore-submodules=none")
 
 
 @dataclass(frozen=True)
@@ -65,23 +83,103 @@ def _is_sha(s: str) -> bool:
     return len(s) in (40, 64) and all(c in "0123456789abcdef" for c in s)
 
 
+@dataclass(frozen=True)
+class Signature:
+    name: bytes
+    email: bytes
+    time: int
+    offset: int  # minutes east of UTC
+
+
+def _signature(value: bytes) -> Signature:
+    """``Name <email> <time> <+hhmm>`` of an author/committer header, as libgit2 reads it."""
+    ident, _, rest = value.rpartition(b">")
+    name, _, email = ident.partition(b"<")
+    fields = rest.split()
+    time = int(fields[0]) if fields and fields[0].isdigit() else 0
+    tz = fields[1] if len(fields) > 1 else b"+0000"
+    offset = 0
+    if len(tz) == 5 and tz[1:].isdigit():
+        offset = (int(tz[1:3]) * 60 + int(tz[3:5])) * (-1 if tz[:1] == b"-" else 1)
+    return Signature(name.strip(), email.strip(), time, offset)
+
+
+def _iso_date(sig: Signature) -> str:
+    """The time as pygit2's ``datetime.fromtimestamp(time, timezone(offset)).isoformat()``;
+    an offset or time Python cannot represent (a hand-made commit) is taken as UTC, epoch."""
+    try:
+        tz = timezone(timedelta(minutes=sig.offset))
+    except ValueError:
+        tz = UTC
+    try:
+        return datetime.fromtimestamp(sig.time, tz).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return datetime.fromtimestamp(0, tz).isoformat()
+
+
+def _decoder(encoding: bytes | None) -> str:
+    if encoding:
+        try:
+            return codecs.lookup(encoding.decode("ascii", "replace")).name
+        except LookupError:
+            pass
+    return "utf-8"
+
+
+def split_patch(text: str) -> list[str]:
+    """``git diff`` output cut into one text per file (each starts with ``diff --git``)."""
+    chunks: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("diff --git ") or not chunks:
+            chunks.append(line)
+        else:
+            chunks[-1] += line
+    return chunks
+
+
+def libgit2_patch(chunk: str) -> str:
+    """One file's patch as libgit2 prints it: git ends the ``---``/``+++`` lines of a path
+    with a space with a tab, libgit2 does not; git leaves those lines out for a file without
+    hunks (an empty file added or deleted), libgit2 writes them."""
+    lines = chunk.splitlines(keepends=True)
+    for n, line in enumerate(lines):
+        if line.startswith("@@"):
+            break
+        if line.startswith(("--- ", "+++ ")) and line.endswith("\t\n"):
+            lines[n] = line[:-2] + "\n"
+    chunk = "".join(lines)
+    if any(line.startswith(("--- ", "Binary files ", "GIT binary patch")) for line in lines):
+        return chunk
+    if not any(line.startswith("index ") for line in lines):
+        return chunk  # a mode change only: libgit2 prints the modes and nothing more
+    paths = lines[0].removeprefix("diff --git ").rstrip("\n")
+    half = (len(paths) - 1) // 2  # no renames: "a/<p> b/<p>", both quoted or neither
+    old, new = paths[:half], paths[half + 1:]
+    if any(line.startswith("new file mode ") for line in lines):
+        old = "/dev/null"
+    if any(line.startswith("deleted file mode ") for line in lines):
+        new = "/dev/null"
+    return chunk + f"--- {old}\n+++ {new}\n"
+
+
 class Repo:
     def __init__(self, git_dir: str | os.PathLike[str]) -> None:
         self.git_dir = Path(git_dir).resolve()
 
-    def git(self, *args: str, stdin: str | None = None) -> str:
+    def run(self, *args: str, stdin: str | None = None) -> bytes:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_QUARANTINE")}
         env["GIT_DIR"] = str(self.git_dir)
         out = subprocess.run(
             ["git", *args],
-            input=stdin,
+            input=stdin.encode() if stdin is not None else None,
             capture_output=True,
-            text=True,
             env=env,
             check=True,
-            errors="replace",
         )
         return out.stdout
+
+    def git(self, *args: str, stdin: str | None = None) -> str:
+        return self.run(*args, stdin=stdin).decode("utf-8", "replace")
 
     def config(self, key: str, default: str | None = None) -> str | None:
         try:
@@ -89,53 +187,94 @@ class Repo:
         except subprocess.CalledProcessError:
             return default
 
-    def new_commits(self, updates: list[RefUpdate]) -> Iterator[tuple[str, str]]:
-        """``(branch, sha)`` of each commit this push brought, oldest first, once each."""
+    def _exists(self, sha: str) -> bool:
+        try:
+            self.run("cat-file", "-e", f"{sha}^{{commit}}")
+        except subprocess.CalledProcessError:
+            return False
+        return True
+
+    def new_commits(self, updates: list[RefUpdate]) -> Iterator[tuple[str, str, bool]]:
+        """``(branch, sha, seen)`` of each commit this push brought, ref line by ref line,
+        oldest first; ``seen`` when an earlier ref line already brought it."""
         updated = {u.ref for u in updates}
-        keep = [
-            r for r in self.git("for-each-ref", "--format=%(objectname) %(refname)").splitlines()
+        refs = [
+            line.split(" ", 1)
+            for line in self.git("for-each-ref", "--format=%(objectname) %(refname)").splitlines()
         ]
-        exclude = [line.split()[0] for line in keep if line.split()[1] not in updated]
-        exclude += [u.old for u in updates if u.old != ZERO]
+        before = [sha for sha, ref in refs if ref not in updated]
+        before += [u.old for u in updates if u.old != ZERO]
         seen: set[str] = set()
         for u in updates:
             if not u.ref.startswith("refs/heads/") or u.new == ZERO:
                 continue
             branch = u.ref.removeprefix("refs/heads/")
-            revs = self.git(
-                "rev-list", "--reverse", "--stdin", u.new, stdin="".join(f"^{x}\n" for x in exclude)
-            ).split()
-            for sha in revs:
-                if sha not in seen:
-                    seen.add(sha)
-                    yield branch, sha
+            if u.old != ZERO and self._exists(u.old):
+                revs = self.git("rev-list", f"{u.new}...{u.old}").split()
+            else:
+                revs = self.git(
+                    "rev-list", "--stdin", u.new, stdin="".join(f"^{x}\n" for x in before)
+                ).split()
+            for sha in reversed(revs):
+                yield branch, sha, sha in seen
+                seen.add(sha)
+
+    def _empty_tree(self) -> str:
+        return self.git("hash-object", "-t", "tree", "/dev/null").strip()
 
     def commit(self, sha: str, max_patch: int) -> dict[str, Any]:
-        fmt = "%x00".join(("%an", "%ae", "%aI", "%s", "%B"))
-        head = self.git("show", "-s", f"--format={fmt}", sha).split(SEP)
-        name, email, date, summary, message = (head + [""] * 5)[:5]
+        raw = self.run("cat-file", "commit", sha)
+        header, _, message_bytes = raw.partition(b"\n\n")
+        parents: list[str] = []
+        author = committer = Signature(b"", b"", 0, 0)
+        encoding = None
+        for line in header.split(b"\n"):
+            key, _, value = line.partition(b" ")
+            if key == b"parent":
+                parents.append(value.decode("ascii"))
+            elif key == b"author":
+                author = _signature(value)
+            elif key == b"committer":
+                committer = _signature(value)
+            elif key == b"encoding":
+                encoding = value
+        codec = _decoder(encoding)
+        message = message_bytes.decode(codec, "replace")
         files: dict[str, dict[str, int]] = {}
-        for line in self.git("show", "--numstat", "--format=", "-M", sha).splitlines():
-            parts = line.split("\t", 2)
-            if len(parts) != 3:
-                continue
-            add, dele = (int(x) if x.isdigit() else 0 for x in parts[:2])  # '-': binary
-            files[parts[2]] = {"additions": add, "deletions": dele, "lines": add + dele}
-        total = {
-            "additions": sum(f["additions"] for f in files.values()),
-            "deletions": sum(f["deletions"] for f in files.values()),
-            "lines": sum(f["lines"] for f in files.values()),
-            "files": len(files),
-        }
-        patch = self.git("show", "--format=", "--patch", sha)
+        chunks: list[str] = []
+        for parent in parents or [self._empty_tree()]:
+            numstat = self.run("-c", "core.quotePath=false", "diff-tree", *DIFF_OPTS, "-z",
+                               "--numstat", parent, sha)
+            for entry in numstat.split(b"\0"):
+                add, _, rest = entry.partition(b"\t")
+                dele, _, path_bytes = rest.partition(b"\t")
+                if not path_bytes:
+                    continue
+                path = path_bytes.decode("utf-8", "replace")
+                a = int(add) if add.isdigit() else 0  # "-": a binary file
+                d = int(dele) if dele.isdigit() else 0
+                f = files.setdefault(path, {"additions": 0, "deletions": 0, "lines": 0})
+                f["additions"] += a
+                f["deletions"] += d
+                f["lines"] += a + d
+            text = self.git("-c", "core.quotePath=true", "diff-tree", *DIFF_OPTS, "-p",
+                            f"--abbrev={ABBREV}", parent, sha)
+            chunks += [libgit2_patch(c) for c in split_patch(text)]
+        total: dict[str, int] = {}
+        for f in files.values():
+            for name in ("additions", "deletions", "lines"):
+                total[name] = total.get(name, 0) + f[name]
+            total["files"] = total.get("files", 0) + 1
+        patch = "\n".join(chunks)
         if len(patch) > max_patch:
             patch = patch[:max_patch] + "\n[patch truncated]\n"
+        date = _iso_date(committer)
         return {
-            "name": name,
-            "email": email,
+            "name": author.name.decode(codec, "replace"),
+            "email": author.email.decode(codec, "replace"),
             "date": date,
-            "summary": summary,
-            "message": message.rstrip("\n"),
+            "summary": message.split("\n")[0],
+            "message": message,
             "stats": {"files": files, "total": total},
             "rev": sha,
             "patch": patch,
@@ -185,17 +324,20 @@ def messages(target: Sink, repo: Repo, updates: list[RefUpdate]) -> Iterable[Enc
     url_template = _url_template(repo.config("fedbus.url"))
     max_patch = _max_patch(repo.config("fedbus.maxpatch"))
     agent = pusher()
-    for branch, sha in repo.new_commits(updates):
+    full_name = f"{namespace}/{repo_name}" if namespace else repo_name
+    for branch, sha, seen in repo.new_commits(updates):
         commit = repo.commit(sha, max_patch)
-        fields = {"namespace": namespace, "repo": repo_name, "rev": sha, "branch": branch}
+        fields = {"namespace": namespace, "repo": repo_name, "repo_fullname": full_name,
+                  "rev": sha, "branch": branch}
         commit.update(
             {
                 "username": agent,
-                "path": str(repo.git_dir),
+                "path": f"{repo.git_dir}/",
                 "repo": repo_name,
                 "namespace": namespace,
                 "branch": branch,
                 "url": url_template.format(**fields) if url_template else None,
+                "seen": seen,
             }
         )
         yield build(target, CommitV1, {"agent": agent, "commit": commit})
@@ -215,7 +357,7 @@ def post_receive(stdin_text: str, git_dir: str, target: Sink) -> tuple[int, int]
         log.error(
             "fedbus: git %s failed: %s",
             " ".join(exc.cmd[1:3]),
-            " ".join((exc.stderr or "").split())[:200],
+            " ".join((exc.stderr or b"").decode("utf-8", "replace").split())[:200],
         )
         return 1, 0
     except Exception as exc:  # never break a push

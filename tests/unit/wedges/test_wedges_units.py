@@ -75,6 +75,45 @@ def test_zabbix_unexpanded_macros_are_absent():
                            "severity=High", "date=30/11/2026", "time=03:00"])
 
 
+ZBX = ["event_id=1", "event_value=1", "host=h", "trigger=t", "severity=High",
+       "date=2026.11.30", "time=03:00:00", "recovery_date={EVENT.RECOVERY.DATE}",
+       "recovery_time={EVENT.RECOVERY.TIME}"]
+
+
+def test_zabbix_update_time_is_the_updates():
+    upd = zabbix.message(T, [*ZBX, "event_update=1", "user=alice",
+                             "update_date=2026.12.07", "update_time=21:00:00"])
+    assert upd.routing_key == "org.fedoraproject.stg.zabbix.trigger.update"
+    assert json.loads(upd.body)["time"] == "2026-12-07T21:00:00+00:00"
+    problem = json.loads(zabbix.message(T, [*ZBX, "update_date=2026.12.07",
+                                            "update_time=21:00:00"]).body)
+    assert problem["time"] == "2026-11-30T03:00:00+00:00"  # its own date, not the update's
+    recovery = json.loads(zabbix.message(T, [*ZBX[:-2], "event_value=0",
+                                             "recovery_date=2026.11.30",
+                                             "recovery_time=03:20:00"]).body)
+    assert recovery["time"] == "2026-11-30T03:20:00+00:00"
+    # unexpanded update macros: the time the script runs, never a lost alert
+    fallback = zabbix.message(T, [*ZBX, "event_update=1", "update_date={EVENT.UPDATE.DATE}",
+                                  "update_time={EVENT.UPDATE.TIME}"])
+    assert json.loads(fallback.body)["time"] != "2026-11-30T03:00:00+00:00"
+
+
+@pytest.mark.parametrize(("source", "extra", "topic"), [
+    ("4", ["service=Koji"], "zabbix.service.problem"),
+    ("3", [], "zabbix.internal.problem"),
+    ("1", ["discovery_ip=10.0.0.5", "event_value=3"], "zabbix.discovery.status"),
+    ("2", ["host_host=b01", "ip=10.0.0.6"], "zabbix.agent.registered"),
+])
+def test_zabbix_other_sources(source, extra, topic):
+    args = ["event_id=9", "event_value=1", "date=2026.11.30", "time=03:00:00",
+            f"event_source={source}", "host={HOST.NAME}", "severity=*UNKNOWN*", *extra]
+    enc = zabbix.message(T, args)
+    assert enc.routing_key == f"org.fedoraproject.stg.{topic}"
+    assert json.loads(enc.body)["time"] == "2026-11-30T03:00:00+00:00"
+    with pytest.raises(ValidationError, match="event_source '7'"):
+        zabbix.message(T, [*args, "event_source=7"])
+
+
 def test_bugzilla_comment_is_an_update():
     payload = {"event": {"action": "create", "target": "comment", "user": {"login": "a@b"},
                          "time": "2026-11-30T03:00:00Z"},
