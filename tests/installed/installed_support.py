@@ -51,6 +51,8 @@ def installed_copy_problem() -> str | None:
 
 
 def free_port() -> int:
+    # tests/support.notifier_servers.free_port's twin: this layer runs from a copy of
+    # tests/installed alone, with nothing of the source tree importable.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

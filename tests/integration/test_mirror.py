@@ -22,17 +22,12 @@ from pathlib import Path
 
 import pika
 import pytest
+from support.notifier_servers import free_port
 from support.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
 PREFIX = "org.fedoraproject.local"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def digest(root: Path) -> dict[str, str]:
