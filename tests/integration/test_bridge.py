@@ -16,6 +16,7 @@ import pika
 import pika.exceptions
 import pytest
 from support.notifier_servers import free_port
+from support.polling import wait_for
 from support.prometheus import scrape
 
 from fedbus.bridge.events import OWN_NAME, Translator
@@ -206,3 +207,37 @@ def test_fedbus_bridge_command(
     assert proc.returncode == 0, err
     created = [b for t, b, _ in got if t == f"{PREFIX}.bus.queue.created"]
     assert [(b["queue"], b["exclusive"]) for b in created] == [(qname, True)]
+
+
+@pytest.mark.parametrize("queue_type", [None, "classic", "quorum"])
+def test_a_queue_the_broker_role_declared_is_used_as_it_is(
+    broker: Broker, vhost: str, queue_type: str | None
+) -> None:
+    """The broker role declares the accounts table's queues (fedbus.bridge among them) with
+    its own arguments; the bridge consumes that queue, where declaring it with its length
+    limit would be refused as inequivalent. A queue that does not exist it declares."""
+    name = f"bridge-{uuid.uuid4().hex[:8]}"
+    if queue_type:
+        broker.api("PUT", f"queues/%2F/{name}",
+                   {"durable": True, "arguments": {"x-queue-type": queue_type}})
+    amqp = AmqpConfig(urls=(broker.amqp_url("/"),), heartbeat=10)
+    translator = Translator(topic_prefix=PREFIX, management_url=broker.mgmt_url,
+                            only_vhosts=frozenset({vhost}))
+    b = Bridge(translator, pika_parameters(amqp, (broker.amqp_url("/"),), OWN_NAME),
+               pika_parameters(amqp, (broker.amqp_url(vhost),), OWN_NAME), queue=name)
+    stop = threading.Event()
+    thread = threading.Thread(target=b.serve, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert b.ready.wait(15), "the bridge did not consume its queue"
+        def consumed() -> dict | None:
+            info = broker.api("GET", f"queues/%2F/{name}")
+            return info if isinstance(info, dict) and info.get("consumers") == 1 else None
+
+        info = wait_for(consumed, 15, "one consumer on the queue")
+        expected = {"x-queue-type": queue_type} if queue_type else {"x-max-length": 100_000}
+        assert {k: v for k, v in info["arguments"].items() if k in expected} == expected
+    finally:
+        stop.set()
+        thread.join(10)
+        broker.api("DELETE", f"queues/%2F/{name}")

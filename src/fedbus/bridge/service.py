@@ -89,16 +89,28 @@ class Bridge:
             out.confirm_delivery()
             source = pika.BlockingConnection(self.source)
             try:
-                self._consume(source.channel(), out, target, stop)
+                self._consume(source, out, target, stop)
             finally:
                 _close(source)
         finally:
             _close(target)
 
-    def _declare(self, ch: BlockingChannel) -> str:
+    def _declare(self, conn: pika.BlockingConnection, ch: BlockingChannel) -> str:
         if self.queue:
-            args = {"x-max-length": QUEUE_MAX_LENGTH}
-            ch.queue_declare(self.queue, durable=True, arguments=args)
+            # Passively if it exists: the broker role declares the accounts table's queues
+            # (of broker_queue_type, bounded by its policy), and a declaration with other
+            # arguments would be refused (PRECONDITION_FAILED) — the probe's channel is the
+            # one the broker closes when the queue is missing.
+            probe = conn.channel()
+            try:
+                probe.queue_declare(self.queue, passive=True)
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                if exc.reply_code != 404:
+                    raise
+                args = {"x-max-length": QUEUE_MAX_LENGTH}
+                ch.queue_declare(self.queue, durable=True, arguments=args)
+            else:
+                probe.close()
             name = self.queue
         else:
             name = ch.queue_declare("", exclusive=True, auto_delete=True).method.queue
@@ -110,12 +122,13 @@ class Bridge:
 
     def _consume(
         self,
-        ch: BlockingChannel,
+        source: pika.BlockingConnection,
         out: BlockingChannel,
         target: pika.BlockingConnection,
         stop: threading.Event,
     ) -> None:
-        queue = self._declare(ch)
+        ch = source.channel()
+        queue = self._declare(source, ch)
         log.info("bridge: consuming broker events from queue %s", queue)
         self.ready.set()
         for method, props, _body in ch.consume(queue, inactivity_timeout=0.5):
