@@ -26,6 +26,13 @@ def is_commit(topic: str) -> bool:
     return topic.endswith(".git.receive")
 
 
+def is_repeat(topic: str, body: Any) -> bool:
+    """A commit the same push already announced on another branch (the git hook's
+    ``seen``): the watchers were told of it once, and are not told again."""
+    commit = body.get("commit") if is_commit(topic) and isinstance(body, dict) else None
+    return isinstance(commit, dict) and commit.get("seen") is True
+
+
 def _commit_subject(body: Mapping[str, Any], summary: str) -> str:
     commit = body.get("commit") if isinstance(body, dict) else None
     if not isinstance(commit, dict):

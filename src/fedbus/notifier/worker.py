@@ -32,7 +32,7 @@ from fedbus.notifier.facts import facts_of
 from fedbus.notifier.index import Index
 from fedbus.notifier.jobs import JobPublisher
 from fedbus.notifier.loader import IndexLoader
-from fedbus.notifier.render import jobs_for
+from fedbus.notifier.render import is_repeat, jobs_for
 from fedbus.notifier.settings import QUEUES, NotifierSettings, amqp_settings, load_settings
 from fedbus.notifier.store import Store
 
@@ -71,7 +71,7 @@ class Worker:
         self.base_url = base_url
         self.refresh_interval = refresh_interval
         self._refreshed = 0.0
-        self.counters = {"messages": 0, "jobs": 0, "pkgdb": 0}
+        self.counters = {"messages": 0, "jobs": 0, "pkgdb": 0, "repeats": 0}
 
     def load(self) -> None:
         load_index(self.loader.full)
@@ -92,6 +92,9 @@ class Worker:
             self.refresh(force=True)
         else:
             self.refresh()
+        if is_repeat(message.topic, message.body):
+            self.counters["repeats"] += 1
+            return
         matches = self.index.match(facts_of(message))
         if not matches:
             return

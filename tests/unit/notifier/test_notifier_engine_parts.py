@@ -17,7 +17,7 @@ from fedbus.notifier.jobs import Job
 from fedbus.notifier.ledger import InFlight, Ledger
 from fedbus.notifier.loader import IndexLoader
 from fedbus.notifier.migrate import upgrade
-from fedbus.notifier.render import jobs_for
+from fedbus.notifier.render import is_repeat, jobs_for
 from fedbus.notifier.senders.irc import MAX_BYTES, split_text
 from fedbus.notifier.settings import parse
 from fedbus.notifier.store import InvalidPreference, NotFound, Store
@@ -170,6 +170,15 @@ def test_commit_mail_rendering() -> None:
     assert "rules #1, #3" in mail.text and "https://n.test/settings/rules" in mail.text
     assert irc.subject == "" and "\n" not in irc.text and irc.text.endswith("https://src/x")
     assert mail.key == f"{m.id}/7/1" and Job.decode(mail.encode()) == mail
+
+
+def test_a_commit_seen_on_another_branch_of_the_push_is_a_repeat() -> None:
+    topic = "org.fedoraproject.prod.git.receive"
+    assert is_repeat(topic, {"commit": {"seen": True}})
+    assert not is_repeat(topic, {"commit": {"seen": False}})
+    assert not is_repeat(topic, {"commit": {}})
+    assert not is_repeat("org.fedoraproject.prod.bus.queue.created", {"commit": {"seen": True}})
+    assert not is_repeat(topic, {"commit": "seen"})
 
 
 def test_settings_parse_and_errors(tmp_path: Path) -> None:
