@@ -34,7 +34,7 @@ from pathlib import Path
 import pika
 import pytest
 from koji_fedoramessaging_messages.build import BuildStateChangeV1
-from support.broker_layout import ROOT, Accounts, policies, queues
+from support.broker_layout import DEFAULTS, DLX, ROOT, Accounts, policies, queues
 from support.notifier_servers import SmtpServer, free_port
 from support.notifier_stack import PREFIX, Stack
 from support.polling import wait_for
@@ -106,6 +106,15 @@ def consumers(broker, vhost: str, queue: str) -> int:
 def test_stopped_notifier_does_not_stop_the_bus(broker, vhost, tmp_path, smtp):
     qv = urllib.parse.quote(vhost, safe="")
     policies(broker, vhost, max_length=LIMIT)
+    # The short limit is the consumer queues' under test; the notifier's job queues keep
+    # the role's default, as in a deployment (with 40 they overflow whenever the worker's
+    # burst after the replay outruns the e-mail sender by more than 40 jobs).
+    broker.api("PUT", f"policies/{qv}/jobs-default-length",
+               {"pattern": r"^notifier\.(email|irc|digest)$", "apply-to": "queues",
+                "priority": 2, "definition": {
+                    "dead-letter-exchange": DLX,
+                    "max-length": DEFAULTS["broker_queue_max_length"],
+                    "overflow": DEFAULTS["broker_queue_overflow"]}})  # fmt: skip
     queues(broker, vhost, ["notifier", "mirror-tier1-m1"])
     for q in ("notifier", "mirror-tier1-m1"):
         broker.api("POST", f"bindings/{qv}/e/amq.topic/q/{q}", {"routing_key": f"{PREFIX}.#"})
