@@ -389,3 +389,12 @@ def test_every_vault_key_is_documented_and_in_the_example_vault() -> None:
     assert used - documented == set(), "document these keys in docs/inventories.md"
     assert example - documented == set()
     assert used - TLS_KEYS - example == set(), "the example vault lacks these keys"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_environment_reads_the_one_shared_accounts_table(env: str) -> None:
+    """inventories/common/bus.yml is the one accounts table: each environment's
+    group_vars/all/bus.yml is a symlink to it, never a copy that drifts from it."""
+    link = ROOT / "inventories" / env / "group_vars" / "all" / "bus.yml"
+    assert link.is_symlink(), f"{link.relative_to(ROOT)} must be a symlink to ../../../common/bus.yml"
+    assert link.resolve() == (ROOT / "inventories" / "common" / "bus.yml").resolve()
