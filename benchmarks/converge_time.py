@@ -4,11 +4,11 @@ Default: runs the molecule scenario ``default`` (the whole bus, 8 containers) st
 step -- destroy, create, prepare, converge, idempotence, verify, destroy -- and times
 each step: ``converge`` is the converge from scratch, ``idempotence`` the second run,
 which molecule fails unless every host reports ``changed=0``; ``verify`` runs the seed's
-use cases and ``playbooks/verify.yml``. This is the sequence CI runs.
+use cases and ``playbooks/canary.yml``. This is the sequence CI runs.
 
 ``--local`` does what ``make up`` does instead, on the ``local`` inventory: removes the
 local containers, creates them, sets up the stand-ins, times ``playbooks/site.yml`` twice
-(the second run must report ``changed=0``), then ``playbooks/verify.yml``.
+(the second run must report ``changed=0``), then ``playbooks/canary.yml``.
 
 Writes benchmarks/results/converge_time.md (``--local``: converge_time_local.md).
 
@@ -87,7 +87,7 @@ def molecule() -> tuple[str, list[str], bool]:
         "The steps are those of `molecule test -s default` (the CI sequence).", "",
         "| step | seconds |", "|---|---|", *rows, f"| total | {total:.0f} ({total / 60:.1f} min) |",
         "", summary(first, second),
-        f"Verify (use cases end to end, verify.yml): {passed.group(0) if passed else '?'}.",
+        f"Verify (use cases end to end, canary.yml): {passed.group(0) if passed else '?'}.",
     ]
     return "converge_time.md", body, any(c for _, c in second.values())
 
@@ -102,7 +102,7 @@ def local(keep: bool) -> tuple[str, list[str], bool]:
     stand_ins, _ = playbook("local_stand_ins.yml")
     first, out1 = playbook("site.yml")
     second, out2 = playbook("site.yml")
-    verify, out3 = playbook("verify.yml")
+    canary, out3 = playbook("canary.yml")
     if not keep:
         playbook("local_containers.yml", "-e", "local_bus_state=absent")
     body = [
@@ -112,9 +112,9 @@ def local(keep: bool) -> tuple[str, list[str], bool]:
         f"| local stand-ins (MTA, IRC server, service users) | {stand_ins:.0f} |",
         f"| **site.yml from scratch** | **{first:.0f}** |",
         f"| **site.yml again (idempotent)** | **{second:.0f}** |",
-        f"| verify.yml (a canary through every relay) | {verify:.0f} |", "",
+        f"| canary.yml (a canary through every relay) | {canary:.0f} |", "",
         summary(recap(out1), recap(out2)),
-        f"verify.yml: {'passed' if 'canaries arrived' in out3 else 'no canary report'}.",
+        f"canary.yml: {'passed' if 'canaries arrived' in out3 else 'no canary report'}.",
     ]
     return "converge_time_local.md", body, any(c for _, c in recap(out2).values())
 

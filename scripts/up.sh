@@ -48,7 +48,7 @@ The local bus is up.
   Or through a service host's relay, as the services do:
     docker exec fedbus-git /opt/fedbus/venv/bin/fedbus publish org.fedoraproject.local.bus.canary.sent \
       --json '{"origin": "fedbus-git", "nonce": "hi", "sent_at": "2026-11-30T00:00:00+00:00"}'
-  Check the whole bus (a canary through every relay): . scripts/env.sh && ansible-playbook -i ${inventory} playbooks/verify.yml
+  Check the whole bus (a canary through every relay): . scripts/env.sh && ansible-playbook -i ${inventory} playbooks/canary.yml
   Accounts and passwords: ansible-vault view inventories/local/group_vars/all/vault.yml
   Tear down: make down
 INFO

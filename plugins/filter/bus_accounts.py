@@ -54,7 +54,7 @@ options:
   publish_for_all:
     description:
       - Topic globs (relative to O(prefix)) that every account allowed to publish may also
-        publish, for example C(bus.canary.sent), the canary of C(playbooks/verify.yml).
+        publish, for example C(bus.canary.sent), the canary of C(playbooks/canary.yml).
     type: list
     elements: str
     default: []

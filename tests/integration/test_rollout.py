@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STANDINS = Path(__file__).resolve().parent / "rollout"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 ALL_STEPS = [
-    (env, step) for env in ("publictest", "stg", "prod") for step in ("broker", "site", "verify")
+    (env, step) for env in ("publictest", "stg", "prod") for step in ("broker", "site", "canary")
 ]
 
 
@@ -49,7 +49,7 @@ def rollout(tmp_path: Path, **extra: object) -> Run:
         "rollout_inventory_dir": str(STANDINS / "inventories"),
         "rollout_broker_playbook": str(STANDINS / "playbooks" / "broker.yml"),
         "rollout_site_playbook": str(STANDINS / "playbooks" / "site.yml"),
-        "rollout_verify_playbook": str(STANDINS / "playbooks" / "verify.yml"),
+        "rollout_canary_playbook": str(STANDINS / "playbooks" / "canary.yml"),
         "rollout_vault_ids": {"stg": f"stg@{STANDINS / 'stg-vault-password.txt'}"},
         "rollout_extra_args": ["-e", f"rollout_test_record={record}"],
     }
@@ -105,7 +105,7 @@ def test_environments_in_order_each_verified_before_the_next(tmp_path):
         f"{n:02d}-{env}-{step}.log" for n, (env, step) in enumerate(ALL_STEPS, start=1)
     ]
     assert f"logs: {logs[0].parent}" in run.output
-    assert "Stand-in for the verify step" in logs[-1].read_text()
+    assert "Stand-in for the canary step" in logs[-1].read_text()
 
 
 def test_a_failing_step_in_stg_stops_the_rollout_before_prod(tmp_path):

@@ -1,4 +1,4 @@
-"""The whole bus: the seed's use cases end to end, then verify.yml.
+"""The whole bus: the seed's use cases end to end, then the canary playbook.
 
 1. A Koji build changes state (koji's callbacks through the hub plugin on bus-koji) →
    the package's watcher gets an email (on the MTA stand-in) and an IRC line.
@@ -8,7 +8,7 @@
    only what changed → the tier-2 pulls after its tier-1 completed → same content.
 4. The broker's own events (fedbus-bridge on bus-broker): a failed login and a queue's
    creation → bus.* messages → the operator's rules on them mail the operator.
-5. playbooks/verify.yml (the gate of every rollout stage) passes on the deployed bus, and
+5. playbooks/canary.yml (the gate of every rollout stage) passes on the deployed bus, and
    fails, naming the host, when a host's relay is down.
 
 That every unit the roles install runs and answers its health check: test_units.py.
@@ -47,7 +47,7 @@ from support.irc_client import IrcClient
 testinfra_hosts = ["bus-notifier"]
 
 PREFIX = "org.fedoraproject.local."
-RUN = uuid.uuid4().hex[:6]  # the verify step may run twice on the same containers
+RUN = uuid.uuid4().hex[:6]  # molecule's verify step may run twice on the same containers
 MASTER, TIER1, TIER2 = "bus-mirror-master", "bus-mirror-tier1", "bus-mirror-tier2"
 TREE = "/srv/mirror/pub"
 
@@ -186,7 +186,7 @@ def test_broker_events_mail_the_operator(host, mta, bus_recorder, secrets, ca_fi
             api(host, "DELETE", f"/api/v1/rules/{rule['id']}", operator)
 
 
-def run_verify(*extra: str) -> subprocess.CompletedProcess[str]:
+def run_canary(*extra: str) -> subprocess.CompletedProcess[str]:
     inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
     env = {**os.environ,
            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
@@ -194,20 +194,20 @@ def run_verify(*extra: str) -> subprocess.CompletedProcess[str]:
            "ANSIBLE_VAULT_IDENTITY_LIST":
                f"local@{ROOT / 'inventories' / 'local' / 'vault-password.txt'}"}
     return subprocess.run(
-        ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / "verify.yml"),
+        ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / "canary.yml"),
          *extra], capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
-def test_verify_playbook_passes_on_the_deployed_bus() -> None:
-    run = run_verify()
+def test_canary_playbook_passes_on_the_deployed_bus() -> None:
+    run = run_canary()
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "8 canaries arrived" in run.stdout
 
 
-def test_verify_playbook_names_the_host_whose_relay_is_down() -> None:
+def test_canary_playbook_names_the_host_whose_relay_is_down() -> None:
     sh("bus-koji", "systemctl stop fedbus-relay")
     try:
-        run = run_verify("-e", "verify_timeout=20")
+        run = run_canary("-e", "canary_timeout=20")
     finally:
         sh("bus-koji", "systemctl start fedbus-relay")
     assert run.returncode != 0
