@@ -22,6 +22,7 @@ from typing import Any
 
 from fedbus import config
 from fedbus.cli.cmd_catalog import table
+from fedbus.cli.parsing import positive_int
 from fedbus.client.blocking import connected, quiet_pika
 from fedbus.consumer.replay import consumer_queue, peek, replay
 from fedbus.errors import FedbusError
@@ -39,7 +40,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--replay", action="store_true", help="move the dead letters back")
     p.add_argument(
         "--limit",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="at most N (shown: 20; replayed: all there are when it starts)",
     )
@@ -47,7 +48,7 @@ def register(subparsers: Any) -> None:
                    help="replay: only the dead letter with this message id (repeat)")
     p.add_argument(
         "--max-waiting",
-        type=int,
+        type=positive_int,
         default=10_000,
         metavar="N",
         help="replay: pause while the queue holds N messages or more (10000)",
@@ -56,10 +57,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.limit is not None and args.limit < 1:
-        raise FedbusError(f"--limit: expected a number >= 1, got {args.limit}")
-    if args.max_waiting < 1:
-        raise FedbusError(f"--max-waiting: expected a number >= 1, got {args.max_waiting}")
     consumer_queue(args.queue)
     if args.ids and not args.replay:
         raise FedbusError("--id: only with --replay (the list shows every id)")

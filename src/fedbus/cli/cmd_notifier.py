@@ -16,6 +16,7 @@ import argparse
 import importlib
 from typing import Any
 
+from fedbus.cli.parsing import positive_float, positive_int
 from fedbus.notifier import settings as notifier_settings
 
 
@@ -37,7 +38,7 @@ def register(subparsers: Any) -> None:
     w = sub.add_parser("worker", help="match bus messages against preferences (one of many)")
     w.add_argument(
         "--concurrency",
-        type=int,
+        type=positive_int,
         default=8,
         help="messages handled at once (their job publishes overlap; default 8)",
     )
@@ -49,7 +50,7 @@ def register(subparsers: Any) -> None:
 
     d = sub.add_parser("digest", help="collect digest items and send due digests")
     d.add_argument("--once", action="store_true", help="send what is due now, then exit")
-    d.add_argument("--interval", type=float, default=60.0, help="seconds between checks")
+    d.add_argument("--interval", type=positive_float, default=60.0, help="seconds between checks")
     d.set_defaults(func=_lazy("fedbus.notifier.digest", "run_cli"))
 
     try:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fedbus import health
+from fedbus.cli.parsing import positive_int
 from fedbus.client import Backoff, Publisher, TlsOptions
 from fedbus.relay.forwarder import Relay
 from fedbus.relay.spool import Spool
@@ -40,25 +41,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--url", action="append", metavar="URL",
                    help="broker URL (repeat for failover; default: amqp.urls of the config)")
     p.add_argument("--spool", metavar="DIR", help="spool directory (default: relay.spool_dir)")
-    p.add_argument("--window", type=int, default=500, help="messages in flight (default 500)")
+    p.add_argument("--window", type=positive_int, default=500,
+                   help="messages in flight (default 500)")
     p.add_argument("--unroutable", choices=("ignore", "dead"), default="ignore",
                    help="what to do with a message no queue is bound for (default ignore)")
-    p.add_argument("--max-nacks", type=_positive, default=5, metavar="N",
+    p.add_argument("--max-nacks", type=positive_int, default=5, metavar="N",
                    help="bury a message the broker nacked N times (default 5)")
     p.add_argument("--status-interval", type=float, default=60.0, metavar="SECONDS",
                    help="log the backlog and rate this often (default 60)")
     p.add_argument("action", nargs="?", choices=("run", "status", "requeue-dead"), default="run")
     p.set_defaults(func=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
-    return value
 
 
 def settings(args: argparse.Namespace, *, broker: bool = True) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from fedbus import config, health
 from fedbus.cli.cmd_catalog import table
+from fedbus.cli.parsing import positive_int
 from fedbus.errors import FedbusError
 
 Row = dict[str, Any]
@@ -49,9 +50,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--vhost", metavar="VHOST", help="only this vhost")
     p.add_argument("--expect-relay", action="append", default=[], metavar="HOST",
                    help="the relay of HOST must be connected (repeat for each host)")
-    p.add_argument("--warning", type=_count, default=10_000, metavar="N",
+    p.add_argument("--warning", type=positive_int, default=10_000, metavar="N",
                    help="messages ready in a queue that make a WARNING (default 10000)")
-    p.add_argument("--critical", type=_count, default=100_000, metavar="N",
+    p.add_argument("--critical", type=positive_int, default=100_000, metavar="N",
                    help="messages ready in a queue that make it CRITICAL (default 100000)")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--queues", action="store_true", help="list queues")
@@ -59,16 +60,6 @@ def register(subparsers: Any) -> None:
     what.add_argument("--exchanges", action="store_true", help="list exchanges")
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
     p.set_defaults(func=run)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _rate(obj: Row, stat: str) -> float:

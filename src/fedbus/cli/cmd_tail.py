@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from fedbus import config
+from fedbus.cli.parsing import positive_int
 from fedbus.client.blocking import connected, quiet_pika
-from fedbus.errors import FedbusError, ValidationError
+from fedbus.errors import ValidationError
 from fedbus.message.envelope import AmqpProperties, decode
 from fedbus.message.topic import validate_pattern
 
@@ -54,7 +55,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--package", action="append", metavar="NAME", help="only messages about package NAME"
     )
-    p.add_argument("--count", type=int, metavar="N", help="exit after N messages")
+    p.add_argument("--count", type=positive_int, metavar="N", help="exit after N messages")
     p.add_argument("--json", action="store_true", help="print each message as one JSON line")
     p.add_argument("--no-color", action="store_true", help="no colours (also $NO_COLOR)")
     p.set_defaults(func=run)
@@ -144,8 +145,6 @@ def use_color(args: argparse.Namespace, stream: TextIO) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.count is not None and args.count < 1:
-        raise FedbusError(f"--count: expected a number >= 1, got {args.count}")
     globs = args.topic or ["#"]
     for g in globs:
         validate_pattern(g)

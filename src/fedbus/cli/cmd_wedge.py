@@ -21,20 +21,8 @@ import os
 import sys
 from typing import Any
 
+from fedbus.cli.parsing import positive_float, positive_int
 from fedbus.errors import ConfigError
-
-
-def _positive(kind: type[float] | type[int]) -> Any:
-    def parse(text: str) -> float | int:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = 0
-        if not value > 0 or value != value or value == float("inf"):
-            raise argparse.ArgumentTypeError(
-                f"{text!r}: expected a {'whole ' if kind is int else ''}number > 0")
-        return value
-    return parse
 
 
 def register(subparsers: Any) -> None:
@@ -54,9 +42,9 @@ def register(subparsers: Any) -> None:
     w.add_argument("--listen", default="127.0.0.1:8095", help="HOST:PORT (default %(default)s)")
     w.add_argument("--tokens", default="/etc/fedbus/webhook-tokens.toml",
                    help="TOML file of service = \"token\" (default %(default)s)")
-    w.add_argument("--request-timeout", type=_positive(float), default=10.0, metavar="S",
+    w.add_argument("--request-timeout", type=positive_float, default=10.0, metavar="S",
                    help="seconds a client has to send its whole request (default %(default)s)")
-    w.add_argument("--max-connections", type=_positive(int), default=64, metavar="N",
+    w.add_argument("--max-connections", type=positive_int, default=64, metavar="N",
                    help="connections served at once, more get 503 (default %(default)s)")
     w.add_argument("--bugzilla-product", action="append", metavar="PRODUCT",
                    help="Bugzilla product published from /hook/bugzilla (repeat; default: "
@@ -72,7 +60,7 @@ def register(subparsers: Any) -> None:
     a.add_argument("--ca", help="CA bundle for the cluster's certificate")
     a.add_argument("--max-lag", type=float, default=3600.0,
                    help="lag (seconds) beyond which a relationship is out of sync")
-    a.add_argument("--interval", type=float, default=30.0, help="seconds between polls")
+    a.add_argument("--interval", type=positive_float, default=30.0, help="seconds between polls")
     a.add_argument("--volume", action="append", default=[], metavar="DEST=NAME",
                    help="tree name of a destination path (svm:volume=fedora-pub)")
     a.add_argument("--once", action="store_true", help="poll once and exit")
@@ -83,7 +71,7 @@ def register(subparsers: Any) -> None:
     b.add_argument("--users", metavar="FILE",
                    help="TOML file of \"e-mail\" = \"FAS name\" (default: none; addresses "
                    "not in it give no name)")
-    b.add_argument("--interval", type=_positive(float), default=60.0,
+    b.add_argument("--interval", type=positive_float, default=60.0,
                    help="seconds between polls")
     p.set_defaults(func=run)
 

@@ -31,3 +31,25 @@ def address(text: str) -> tuple[str, int]:
     if not sep or not host or not 0 < number < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT (an IP address), got {text!r}")
     return host, number
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (counts, limits, thresholds); argparse type."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (seconds: intervals, timeouts); argparse type."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value

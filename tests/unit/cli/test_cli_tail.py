@@ -66,5 +66,9 @@ def test_filters() -> None:
 
 
 def test_bad_count_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["tail", "--url", "amqp://h/", "--count", "0"]) == 1
-    assert capsys.readouterr().err == "fedbus: error: --count: expected a number >= 1, got 0\n"
+    with pytest.raises(SystemExit) as exc:
+        main(["tail", "--url", "amqp://h/", "--count", "0"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == (
+        "fedbus tail: error: argument --count: expected a whole number >= 1, got '0'"
+        " (see fedbus tail --help)\n")
