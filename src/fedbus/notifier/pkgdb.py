@@ -64,7 +64,12 @@ def _get(body: Any, *path: str) -> Any:
 
 def _own_schema(topic: str, body: dict[str, Any]) -> list[Change_] | None:
     """The changes of a message in one of fedbus's PkgDB schemas; None for another topic."""
+    if not topic.endswith((".pkgdb.package.new", ".pkgdb.package.owner.update",
+                           ".pkgdb.package.acl.update")):
+        return None
     package = body.get("package")
+    if not isinstance(package, str):
+        return []
     if topic.endswith(".pkgdb.package.new"):
         owner = body.get("owner")
         return [(owner, package, "owner", True)] if isinstance(owner, str) else []
@@ -81,7 +86,7 @@ def _own_schema(topic: str, body: dict[str, Any]) -> list[Change_] | None:
         if not isinstance(user, str) or user.startswith("@") or kind not in ACL_RELATION:
             return []
         return [(user, package, ACL_RELATION[kind], body.get("status") == "Approved")]
-    return None
+    return None  # pragma: no cover - the topics are the three above
 
 
 def changes_in(topic: str, body: Any) -> list[Change_]:
@@ -90,7 +95,7 @@ def changes_in(topic: str, body: Any) -> list[Change_]:
         return []
     own = _own_schema(topic, body)
     if own is not None:
-        return own if isinstance(body.get("package"), str) else []
+        return own
     if isinstance(body.get("package"), str) and ("user" in body or "users" in body):
         users = body.get("users") or [body.get("user")]
         relation = body.get("relation", "watcher")

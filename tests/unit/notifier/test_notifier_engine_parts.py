@@ -265,3 +265,15 @@ def test_facts_through_accessors_of_any_schema() -> None:
     g = facts_of(CommitV1(topic="org.fedoraproject.prod.git.receive", body=body))
     assert g.agent == "carol" and g.usernames == ("carol",) and g.packages == ("kernel",)
     assert g.services == {"git"}
+
+
+@pytest.mark.parametrize("package", [None, 3, ["rpm"]])
+def test_a_pkgdb_message_without_a_package_name_changes_nothing(package: object) -> None:
+    for topic, body in [
+        ("org.fedoraproject.prod.pkgdb.package.new", {"owner": "alice"}),
+        ("org.fedoraproject.prod.pkgdb.package.owner.update",
+         {"owner": "alice", "previous_owner": "bob"}),
+        ("org.fedoraproject.prod.pkgdb.package.acl.update",
+         {"user": "alice", "acl": "commit", "status": "Approved"}),
+    ]:
+        assert pkgdb.changes_in(topic, {**body, "package": package}) == []
