@@ -62,15 +62,28 @@ def pki_dir() -> Path:
     return Path(base) / ENVIRONMENT
 
 
+class Secrets(dict):
+    """The vault's values, which pytest's reports (locals, assertion rewriting) must not
+    print: the repr names the keys only, at every level."""
+
+    def __init__(self, values: dict) -> None:
+        super().__init__({k: Secrets(v) if isinstance(v, dict) else v for k, v in values.items()})
+
+    def __repr__(self) -> str:
+        return f"<secrets: {', '.join(sorted(map(str, self)))}>"
+
+    __str__ = __repr__
+
+
 @pytest.fixture(scope="session")
-def secrets() -> dict:
+def secrets() -> Secrets:
     out = subprocess.run(
         ["ansible-vault", "view", "--vault-password-file", str(VAULT_PASSWORD), str(VAULT)],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    return yaml.safe_load(out)
+    return Secrets(yaml.safe_load(out))
 
 
 @pytest.fixture(scope="session")

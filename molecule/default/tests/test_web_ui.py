@@ -16,7 +16,7 @@ from bus_testlib import container_ip
 
 testinfra_hosts = ["bus-notifier"]
 
-RUN = uuid.uuid4().hex[:6]  # the verify step may run twice on the same containers
+RUN = uuid.uuid4().hex[:6]  # molecule's verify step may run twice on the same containers
 
 
 @pytest.fixture(scope="module")
