@@ -1,0 +1,65 @@
+"""``fedbus stat`` on the deployed whole bus, as the on-call engineer runs it: the
+`operator` account (tag `monitoring`, password in a file), the collection CA, every relay
+host expected.  Healthy: ``OK`` and exit 0.  One relay stopped: ``WARNING`` naming its
+host, exit 1, as monitoring plugins expect.  The two screens are kept in
+tests/output/molecule-default/ (stat-healthy.txt, stat-relay-stopped.txt)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from bus_browser import output_dir
+from bus_e2e import sh
+from test_units import relay_hosts
+
+testinfra_hosts = ["bus-notifier"]
+
+WHERE = "bus-notifier"
+CONFIG = "/root/fedbus-stat.toml"
+
+
+@pytest.fixture(scope="module")
+def stat_config(secrets) -> str:
+    """A configuration for `fedbus stat` on the notifier host, the operator's password
+    written to a file through stdin (never on a command line)."""
+    subprocess.run(
+        ["docker", "exec", "-i", WHERE, "sh", "-c",
+         "umask 077 && cat > /root/.fedbus-stat-password"],
+        input=secrets["vault_fedbus_account_passwords"]["operator"], text=True, check=True,
+        timeout=60)
+    sh(WHERE, f"umask 077 && cat > {CONFIG} <<'EOF'\n[management]\n"
+              'url = "https://bus-broker:15671"\nuser = "operator"\n'
+              'password_file = "/root/.fedbus-stat-password"\nca_cert = "/etc/fedbus/ca.pem"\n'
+              "EOF\n")
+    return CONFIG
+
+
+def stat(config: str, name: str) -> tuple[int, str]:
+    expect = [arg for host in relay_hosts() for arg in ("--expect-relay", host)]
+    run = subprocess.run(["docker", "exec", WHERE, "fedbus", "-c", config, "stat",
+                          "--vhost", "local", *expect],
+                         capture_output=True, text=True, timeout=120, check=False)
+    screen = run.stdout + run.stderr
+    (output_dir() / name).write_text(f"$ fedbus stat --vhost local {' '.join(expect)}\n"
+                               f"{screen}(exit {run.returncode})\n")
+    return run.returncode, screen
+
+
+def test_stat_says_the_deployed_bus_is_healthy(stat_config: str) -> None:
+    code, screen = stat(stat_config, "stat-healthy.txt")
+    assert screen.startswith("OK"), screen
+    assert code == 0, screen
+    for host in relay_hosts():  # every relay is listed with its backlog
+        assert host in screen, (host, screen)
+
+
+def test_stat_warns_naming_the_host_whose_relay_is_stopped(stat_config: str) -> None:
+    sh("bus-koji", "systemctl stop fedbus-relay")
+    try:
+        code, screen = stat(stat_config, "stat-relay-stopped.txt")
+    finally:
+        sh("bus-koji", "systemctl start fedbus-relay")
+    first = screen.splitlines()[0]
+    assert first.startswith("WARNING") and "bus-koji" in first, screen
+    assert code == 1, screen
