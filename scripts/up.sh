@@ -41,6 +41,7 @@ The local bus is up.
   Follow the bus:     .venv/bin/fedbus tail --url 'amqp://fedbus-admin:${admin_pw}@${ip}:5672/local'
   Is it healthy:      docker exec fedbus-notifier fedbus stat --vhost local --cafile /etc/fedbus/ca.pem \
       --url 'https://fedbus-admin:${admin_pw}@fedbus-broker:15671' ${expect_relays}
+  Mirror freshness:   .venv/bin/fedbus freshness --url 'amqp://fedbus-admin:${admin_pw}@${ip}:5672/local'
   Publish a test message (validated against the catalog, confirmed by the broker):
     .venv/bin/fedbus publish org.fedoraproject.local.bus.canary.sent --direct \
       --url 'amqp://fedbus-admin:${admin_pw}@${ip}:5672/local' \

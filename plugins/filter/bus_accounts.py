@@ -29,7 +29,9 @@ options:
   _input:
     description:
       - The accounts table, a list of dicts with C(name), C(password), C(publish),
-        C(consume), C(read), C(read_exchanges), C(tail) and C(tags).
+        C(consume), C(read), C(read_exchanges), C(read_queues), C(tail) and C(tags).
+      - C(read_queues) names queues the broker role declares itself (the stream
+        C(fedbus.mirror.events)) that the account may read but not declare, bind or delete.
     type: list
     elements: dict
     required: true
@@ -72,6 +74,7 @@ _KEYS = {
     "consume",
     "read",
     "read_exchanges",
+    "read_queues",
     "tail",
     "tags",
 }
@@ -158,11 +161,17 @@ def _one(
         + ([re.escape(queue_exchange)] if named else [])
     )
     extra_exchanges = [re.escape(x) for x in _as_list(account, "read_exchanges")]
+    read_queues = _as_list(account, "read_queues")
+    for queue in read_queues:
+        if not isinstance(queue, str) or "*" in queue or not _QUEUE.match(queue):
+            raise AnsibleFilterError(
+                f"account {name!r}: read_queues: {queue!r} is not a queue name (no '*')")
     read = _alternatives(
         own_queues
         + ([re.escape(exchange)] if consumer else [])
         + ([re.escape(queue_exchange)] if named else [])
         + extra_exchanges
+        + [re.escape(q) for q in read_queues]
     )
     own_names = _alternatives(named)
 

@@ -77,6 +77,23 @@ def queues(broker: Any, vhost: str, names: list[str], *, dlx_match: str = "all-w
                                                      "x-first-death-queue": q}})  # fmt: skip
 
 
+def mirror_events_stream(broker: Any, vhost: str) -> str:
+    """The stream of the mirror events, its bindings and its retention policy, as
+    roles/broker declares them; returns its name."""
+    qv = quoted(vhost)
+    name = DEFAULTS["broker_mirror_events_stream"]
+    broker.api("PUT", f"queues/{qv}/{name}",
+               {"durable": True, "arguments": {"x-queue-type": "stream"}})
+    for glob in DEFAULTS["broker_mirror_events_topics"]:
+        broker.api("POST", f"bindings/{qv}/e/amq.topic/q/{name}",
+                   {"routing_key": f"{PREFIX}.{glob}"})
+    broker.api("PUT", f"policies/{qv}/fedbus-mirror-events",
+               {"pattern": f"^{name.replace('.', chr(92) + '.')}$", "apply-to": "queues",
+                "priority": 2,
+                "definition": {"max-age": DEFAULTS["broker_mirror_events_max_age"]}})
+    return name
+
+
 def grant(broker: Any, vhost: str, users: list[dict[str, Any]]) -> None:
     """The filter's permissions and topic permissions of ``users`` on ``vhost``, as
     roles/broker's accounts module applies them."""

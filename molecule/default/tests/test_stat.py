@@ -1,8 +1,9 @@
-"""``fedbus stat`` on the deployed whole bus, as the on-call engineer runs it: the
-`operator` account (tag `monitoring`, password in a file), the collection CA, every relay
-host expected.  Healthy: ``OK`` and exit 0.  One relay stopped: ``WARNING`` naming its
-host, exit 1, as monitoring plugins expect.  The two screens are kept in
-tests/output/molecule-default/ (stat-healthy.txt, stat-relay-stopped.txt)."""
+"""``fedbus stat`` and ``fedbus freshness`` on the deployed whole bus, as the on-call
+engineer runs them: the `operator` account (tag `monitoring`, the mirror events stream in its
+`read_queues`, password in a file), the collection CA, every relay host expected.
+Healthy: ``OK`` and exit 0.  One relay stopped: ``WARNING`` naming its host, exit 1, as
+monitoring plugins expect.  After the mirror use case of test_bus.py, every tier is current.
+The screens are kept in tests/output/molecule-default/ (stat-*.txt, freshness.txt)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,13 @@ def stat_config(secrets) -> str:
          "umask 077 && cat > /root/.fedbus-stat-password"],
         input=secrets["vault_fedbus_account_passwords"]["operator"], text=True, check=True,
         timeout=60)
-    sh(WHERE, f"umask 077 && cat > {CONFIG} <<'EOF'\n[management]\n"
-              'url = "https://bus-broker:15671"\nuser = "operator"\n'
+    sh(WHERE, f"umask 077 && cat > {CONFIG} <<'EOF'\n"
+              'environment = "local"\n'
+              '[management]\nurl = "https://bus-broker:15671"\nuser = "operator"\n'
               'password_file = "/root/.fedbus-stat-password"\nca_cert = "/etc/fedbus/ca.pem"\n'
+              '[amqp]\nurls = ["amqps://bus-broker:5671/"]\nvhost = "local"\n'
+              'user = "operator"\npassword_file = "/root/.fedbus-stat-password"\n'
+              '[amqp.tls]\nca_cert = "/etc/fedbus/ca.pem"\n'
               "EOF\n")
     return CONFIG
 
@@ -63,3 +68,17 @@ def test_stat_warns_naming_the_host_whose_relay_is_stopped(stat_config: str) -> 
     first = screen.splitlines()[0]
     assert first.startswith("WARNING") and "bus-koji" in first, screen
     assert code == 1, screen
+
+
+def test_freshness_says_every_mirror_tier_is_current(stat_config: str) -> None:
+    run = subprocess.run(["docker", "exec", WHERE, "fedbus", "-c", stat_config, "freshness"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    screen = run.stdout + run.stderr
+    (output_dir() / "freshness.txt").write_text(f"$ fedbus freshness\n{screen}"
+                                                f"(exit {run.returncode})\n")
+    assert screen.startswith("OK"), screen
+    assert run.returncode == 0, screen
+    rows = [line.split() for line in screen.splitlines()
+            if line.split()[2:3] in (["tier1"], ["tier2"])]
+    assert sorted((r[1], r[2], r[3]) for r in rows) == [
+        ("bus-mirror-tier1", "tier1", "current"), ("bus-mirror-tier2", "tier2", "current")], screen

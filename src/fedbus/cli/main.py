@@ -23,7 +23,8 @@ from fedbus.errors import FedbusError
 # Subcommands, in the order ``fedbus --help`` lists them.  A subcommand whose module
 # is missing from the installed package is skipped.
 COMMANDS = (
-    "publish", "tail", "stat", "dlq", "catalog", "relay", "bridge", "notifier", "mirror", "wedge",
+    "publish", "tail", "stat", "freshness", "dlq", "catalog", "relay", "bridge", "notifier",
+    "mirror", "wedge",
 )
 
 

@@ -184,3 +184,21 @@ def test_publish_for_all_must_be_topic_globs():
             "prod",
             publish_for_all=[3],
         )
+
+
+def test_read_queues_grant_reading_a_declared_queue_and_nothing_more():
+    (entry,) = users({"name": "operator", "password": PW, "tail": True,
+                      "read_queues": ["fedbus.mirror.events"]})
+    perms = entry["permissions"][0]
+    assert re.search(perms["read_priv"], "fedbus.mirror.events")
+    assert not re.search(perms["read_priv"], "fedbus.mirror.eventsX")
+    assert not re.search(perms["read_priv"], "fedbusXmirror.events")  # the dots are literal
+    for kind in ("configure_priv", "write_priv"):
+        assert not re.search(perms[kind], "fedbus.mirror.events"), kind
+    assert entry["queues"] == []  # the broker role declares it, not as a consumer queue
+
+
+@pytest.mark.parametrize("value", [["fedbus.*"], ["a b"], [3], "fedbus.mirror.events"])
+def test_read_queues_must_be_queue_names(value):
+    with pytest.raises(AnsibleFilterError, match="read_queues"):
+        users({"name": "operator", "password": PW, "read_queues": value})
