@@ -6,8 +6,8 @@ import asyncio
 import urllib.parse
 import uuid
 
-import pika
 import pytest
+from support.amqp import drain
 from support.wedge_lab import bind_queue
 
 from fedbus.client import (
@@ -27,17 +27,6 @@ TOPIC = "org.fedoraproject.local.git.commit.receive"
 def message(i: int = 0, topic: str = TOPIC) -> Encoded:
     return encode(new_message(topic, {"i": i}, schema="base.message"))
 
-
-
-def drain(url: str, queue: str) -> list[tuple[str, pika.BasicProperties, bytes]]:
-    out = []
-    with pika.BlockingConnection(pika.URLParameters(url)) as conn:
-        ch = conn.channel()
-        while True:
-            method, props, body = ch.basic_get(queue, auto_ack=True)
-            if method is None:
-                return out
-            out.append((method.routing_key, props, body))
 
 
 def test_confirmed_publish_keeps_exact_properties(broker, vhost):

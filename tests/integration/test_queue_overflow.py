@@ -19,6 +19,7 @@ import urllib.parse
 import pika
 import pytest
 from pika.exceptions import NackError
+from support import amqp
 from support.broker_layout import DEFAULTS, policies, queues
 
 pytestmark = pytest.mark.integration
@@ -53,14 +54,8 @@ def publish_all(broker, vhost: str) -> tuple[int, list[str]]:
 
 
 def drain(broker, vhost: str, queue: str) -> list[tuple[str, dict]]:
-    out = []
-    with pika.BlockingConnection(pika.URLParameters(broker.amqp_url(vhost))) as conn:
-        ch = conn.channel()
-        while True:
-            method, props, body = ch.basic_get(queue, auto_ack=True)
-            if method is None:
-                return out
-            out.append((body.decode(), props.headers or {}))
+    return [(body.decode(), props.headers or {})
+            for _, props, body in amqp.drain(broker.amqp_url(vhost), queue)]
 
 
 def test_the_role_never_expires_component_queues():

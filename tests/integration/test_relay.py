@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pika
 import pytest
+from support.amqp import drain
 from support.wedge_lab import bind_queue
 
 from fedbus.client import Publisher
@@ -49,14 +50,7 @@ def wait_depth(url: str, queue: str, count: int, timeout: float = 30) -> None:
 
 
 def drain_bodies(url: str, queue: str) -> list[dict]:
-    out = []
-    with pika.BlockingConnection(pika.URLParameters(url)) as conn:
-        ch = conn.channel()
-        while True:
-            method, props, body = ch.basic_get(queue, auto_ack=True)
-            if method is None:
-                return out
-            out.append(decode(method.routing_key, body, props).body)
+    return [decode(key, body, props).body for key, props, body in drain(url, queue)]
 
 
 @contextmanager
