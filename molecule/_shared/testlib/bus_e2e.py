@@ -10,6 +10,7 @@ import json
 import re
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -230,3 +231,61 @@ def wait_mirrors_converged(master: str, mirrors: list[str], timeout: float = 90.
             return
         assert time.monotonic() < deadline, f"not converged with {master}: {behind}"
         time.sleep(0.5)
+
+
+class WireRecorder:
+    """Every message of the environment, as it was on the wire, from start() to stop():
+    an exclusive queue bound to ``<prefix>.#`` consumed by a thread with a connection of its
+    own (exclusive, and with a consumer: `fedbus stat` does not count it as a consumer queue
+    left without one)."""
+
+    def __init__(self, broker_ip: str, broker_name: str, admin_password: str, ca_file: str,
+                 prefix: str = "org.fedoraproject.local") -> None:
+        self.params = pika.ConnectionParameters(
+            host=broker_ip, port=5671, virtual_host="local",
+            credentials=pika.PlainCredentials("fedbus-admin", admin_password),
+            ssl_options=pika.SSLOptions(ssl.create_default_context(cafile=ca_file),
+                                        server_hostname=broker_name),
+            connection_attempts=30, retry_delay=2)
+        self.prefix = prefix
+        self.records: list[dict] = []
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="wire-recorder", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            conn = pika.BlockingConnection(self.params)
+            ch = conn.channel()
+            queue = ch.queue_declare("", exclusive=True).method.queue
+            ch.queue_bind(queue, "amq.topic", routing_key=f"{self.prefix}.#")
+
+            def keep(_ch, method, props, body) -> None:
+                self.records.append({"topic": method.routing_key,
+                                     "headers": dict(props.headers or {}),
+                                     "body": body.decode("utf-8", "replace")})
+
+            ch.basic_consume(queue, keep, auto_ack=True)
+            self._ready.set()
+            while not self._stop.is_set():
+                conn.process_data_events(time_limit=0.5)
+            conn.close()
+        except BaseException as exc:  # reported by stop()
+            self._error = exc
+            self._ready.set()
+
+    def start(self) -> WireRecorder:
+        self._thread.start()
+        if not self._ready.wait(120):
+            raise RuntimeError("the wire recorder did not connect within 120 s")
+        if self._error is not None:
+            raise RuntimeError(f"the wire recorder failed: {self._error!r}")
+        return self
+
+    def stop(self) -> list[dict]:
+        self._stop.set()
+        self._thread.join(30)
+        if self._error is not None:
+            raise RuntimeError(f"the wire recorder failed: {self._error!r}")
+        return list(self.records)
