@@ -39,10 +39,10 @@ from typing import Any, ClassVar
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import write
+from fedbus_messages.base import FedbusMessage
 from fedora_messaging import message as fm
 from fedora_messaging_git_hook_messages.commit import CommitV1
 
-from fedbus.message.schemas.base import FedbusMessage
 from fedbus.message.topic import topic_matches
 from fedbus.notifier.facts import facts_of
 from fedbus.notifier.index import (

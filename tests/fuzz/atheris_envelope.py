@@ -6,9 +6,10 @@ from types import SimpleNamespace
 import atheris
 
 with atheris.instrument_imports(include=["fedbus"]):
+    from fedbus_messages.bus import CanaryV1
+
     from fedbus.errors import ValidationError
     from fedbus.message import envelope
-    from fedbus.message.schemas.bus import CanaryV1
 
 import contextlib
 

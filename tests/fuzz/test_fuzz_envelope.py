@@ -13,13 +13,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fedbus_messages.bus import CanaryV1
 from fuzzlib import examples, json_values, mutated_json
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fedbus.errors import ValidationError
 from fedbus.message import envelope
-from fedbus.message.schemas.bus import CanaryV1
 
 CANARY_TOPIC = "org.fedoraproject.local.bus.canary.sent"
 

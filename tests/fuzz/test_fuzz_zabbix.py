@@ -14,12 +14,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fedbus_messages import zabbix as z
 from fuzzlib import assert_one_line_each, examples, json_values, logged, mutated_json, snapshot
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fedbus.errors import ValidationError
-from fedbus.message.schemas import zabbix as z
 from fedbus.wedges import zabbix
 from fedbus.wedges.base import Sink
 

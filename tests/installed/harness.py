@@ -3,14 +3,18 @@
 
     python tests/installed/harness.py [PYTEST ARGS…]      # scripts/test.sh installed
 
-1. Build the fedbus wheel the way ``roles/runtime/tasks/wheelhouse.yml`` does (``pip wheel
-   --no-deps --no-build-isolation``, ``SOURCE_DATE_EPOCH``), from an export of the source
-   tree: the files git tracks or does not ignore, as they are now (see :func:`export_tree`).
+1. Build the fedbus wheel and the fedbus-messages wheel (its schemas, ``src/fedbus-messages``)
+   the way ``roles/runtime/tasks/wheelhouse.yml`` does (``pip wheel --no-deps
+   --no-build-isolation``, ``SOURCE_DATE_EPOCH``), from an export of the source tree: the
+   files git tracks or does not ignore, as they are now (see :func:`export_tree`).
 2. Create a fresh virtualenv (``.cache/installed-venv``, recreated on every run) and install
-   it as ``roles/runtime/tasks/install.yml`` does: the pins of ``requirements/runtime.txt``
-   from wheels (``--no-index``), then the fedbus wheel with ``--no-deps``, non-editable;
-   ``pip check`` then proves the pins satisfy what the wheel declares.  pytest goes in last,
-   pinned by ``requirements/dev.txt``.
+   them as ``roles/runtime/tasks/install.yml`` does: the pins of ``requirements/runtime.txt``
+   from wheels (``--no-index``), then the fedbus-messages wheel and the fedbus wheel with
+   ``--no-deps``, non-editable; ``pip check`` then proves the pins satisfy what the wheels
+   declare.  pytest goes in last, pinned by ``requirements/dev.txt``.  The tests learn where
+   the fedbus-messages wheel and the dependency wheels are (``FEDBUS_MESSAGES_WHEEL``,
+   ``FEDBUS_INSTALLED_WHEELHOUSE``): ``test_messages_alone.py`` installs that wheel alone in
+   a virtualenv of its own.
 3. Copy the tests of this directory to a temporary directory and run pytest there with the
    fresh virtualenv's python: no ``src/`` on ``sys.path``, no repository conftest, no
    pytest cache.  ``conftest.py`` refuses to run when ``fedbus`` is not the installed copy.
@@ -18,7 +22,8 @@
 The dependency wheels are built once per change of the pins (``.cache/installed/wheels-*``;
 the first run downloads them from PyPI, later runs need no network).
 
-:func:`tree_files`, :func:`export_tree` and :func:`build_wheel` are also used by
+:func:`tree_files`, :func:`export_tree`, :func:`build_wheel` and :func:`build_messages_wheel`
+are also used by
 ``tests/unit/collection/test_wheel_contents.py``.  Standard library only: this runs under any
 Python.
 """
@@ -44,6 +49,8 @@ VENV = CACHE / "installed-venv"
 # The wheel is built exactly as the relay role builds it (reproducible archive times).
 SOURCE_DATE_EPOCH = "315532800"
 RUNTIME_PINS = ROOT / "requirements" / "runtime.txt"
+# The distribution of fedbus's schemas, inside the tree (its own pyproject.toml).
+MESSAGES = "src/fedbus-messages"
 DEV_PINS = ROOT / "requirements" / "dev.txt"
 
 
@@ -84,24 +91,35 @@ def export_tree(dest: Path, root: Path = ROOT) -> list[str]:
     return files
 
 
-def build_wheel(out_dir: Path, root: Path = ROOT, python: str = sys.executable) -> Path:
-    """Build the fedbus wheel from an export of ``root`` into ``out_dir``; returns its path.
-
-    ``python`` must have setuptools and wheel (``--no-build-isolation``, as the role: the
-    controller's virtualenv, ``.venv``, has them pinned in requirements/dev.txt)."""
+def _build(out_dir: Path, root: Path, subdir: str, glob: str, python: str) -> Path:
+    """The wheel of the project in ``subdir`` of an export of ``root``, built into
+    ``out_dir`` as the role builds it; returns its path (the one name matching ``glob``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fedbus-wheel-src-") as tmp:
         tree = Path(tmp)
         export_tree(tree, root)
         run(
             [python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-             "--disable-pip-version-check", "--wheel-dir", str(out_dir), str(tree)],
+             "--disable-pip-version-check", "--wheel-dir", str(out_dir), str(tree / subdir)],
             env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
         )  # fmt: skip
-    wheels = sorted(out_dir.glob("fedbus-*.whl"))
+    wheels = sorted(out_dir.glob(glob))
     if len(wheels) != 1:
-        raise RuntimeError(f"expected one fedbus wheel in {out_dir}, found {wheels}")
+        raise RuntimeError(f"expected one {glob} in {out_dir}, found {wheels}")
     return wheels[0]
+
+
+def build_wheel(out_dir: Path, root: Path = ROOT, python: str = sys.executable) -> Path:
+    """Build the fedbus wheel from an export of ``root`` into ``out_dir``; returns its path.
+
+    ``python`` must have setuptools and wheel (``--no-build-isolation``, as the role: the
+    controller's virtualenv, ``.venv``, has them pinned in requirements/dev.txt)."""
+    return _build(out_dir, root, ".", "fedbus-*.whl", python)
+
+
+def build_messages_wheel(out_dir: Path, root: Path = ROOT, python: str = sys.executable) -> Path:
+    """Build the fedbus-messages wheel (``src/fedbus-messages``) likewise; returns its path."""
+    return _build(out_dir, root, MESSAGES, "fedbus_messages-*.whl", python)
 
 
 def run(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -188,9 +206,10 @@ def main(pytest_args: Sequence[str]) -> int:
         prefix="fedbus-installed-"
     ) as tmp_name:
         tmp = Path(tmp_name)
-        with stage("wheel"):
+        with stage("wheels"):
             wheel = build_wheel(tmp / "dist")
-        log(f"built {wheel.name}")
+            messages_wheel = build_messages_wheel(tmp / "dist-messages")
+        log(f"built {wheel.name} and {messages_wheel.name}")
         with stage("dependency wheels"):
             house = wheelhouse()
         with stage("virtualenv"):
@@ -200,12 +219,15 @@ def main(pytest_args: Sequence[str]) -> int:
         pip = [py, "-m", "pip", "--disable-pip-version-check", "install", "--quiet",
                "--no-index", "--find-links", str(house)]  # fmt: skip
         with stage("install"):
-            # roles/runtime/tasks/install.yml: the pins, then fedbus alone from its wheel
+            # roles/runtime/tasks/install.yml: the pins, then fedbus-messages and fedbus
+            # alone from their wheels
             run([*pip, "--requirement", str(RUNTIME_PINS)])
+            run([*pip, "--no-deps", str(messages_wheel)])
             run([*pip, "--no-deps", str(wheel)])
             run([py, "-m", "pip", "--disable-pip-version-check", "check"])
             run([*pip, "--constraint", str(DEV_PINS), "pytest"])
-        log(f"installed {wheel.name} with the pins of requirements/runtime.txt in "
+        log(f"installed {messages_wheel.name} and {wheel.name} with the pins of "
+            f"requirements/runtime.txt in "
             f"{VENV.relative_to(ROOT)}")  # fmt: skip
         suite = tmp / "suite"
         suite.mkdir()
@@ -217,7 +239,8 @@ def main(pytest_args: Sequence[str]) -> int:
             rc = subprocess.call(
                 [py, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(suite),
                  "-c", str(suite / "pytest.ini"), *pytest_args, str(suite)],
-                cwd=suite, env=clean_env(VENV),
+                cwd=suite, env={**clean_env(VENV), "FEDBUS_MESSAGES_WHEEL": str(messages_wheel),
+                                "FEDBUS_INSTALLED_WHEELHOUSE": str(house)},
             )  # fmt: skip
     log(", ".join(f"{name} {secs:.1f} s" for name, secs in timings)
         + f"; total {time.monotonic() - start:.1f} s")  # fmt: skip

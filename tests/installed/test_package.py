@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.resources
 import os
 from pathlib import Path
@@ -16,6 +17,20 @@ def test_fedbus_is_imported_from_the_fresh_virtualenv() -> None:
     assert Path(fedbus.__file__).resolve().is_relative_to(VENV.resolve())
     source = Path(os.environ["FEDBUS_SOURCE_TREE"]).resolve()
     assert not Path(fedbus.__file__).resolve().is_relative_to(source / "src")
+
+
+def test_the_schemas_are_the_installed_fedbus_messages_wheel() -> None:
+    """fedbus imports its schemas from the fedbus-messages wheel installed next to it."""
+    import fedbus_messages
+
+    from fedbus.message import catalog
+
+    assert Path(fedbus_messages.__file__).resolve().is_relative_to(VENV.resolve())
+    assert importlib.metadata.version("fedbus-messages") == importlib.metadata.version("fedbus")
+    assert (importlib.resources.files("fedbus_messages") / "py.typed").is_file()
+    fedbus = [e for e in catalog.entries() if e.is_fedbus]
+    assert any(e.name == "fedbus.bus.canary.v1" for e in fedbus)
+    assert all(e.origin.startswith("fedbus_messages.") for e in fedbus)
 
 
 def test_the_package_data_is_installed() -> None:

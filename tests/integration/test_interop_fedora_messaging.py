@@ -16,9 +16,9 @@ from typing import Any
 
 import pika
 import pytest
+from fedbus_messages.bus import CanaryV1, QueueCreatedV1
 
 from fedbus.message.envelope import AmqpProperties, decode, encode, new_message
-from fedbus.message.schemas.bus import CanaryV1, QueueCreatedV1
 from tests.conftest import Broker
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,7 @@ except exceptions.HaltConsumer:
 PUBLISHER = r"""
 import json, sys
 from fedora_messaging import api, message
-from fedbus.message.schemas.bus import QueueCreatedV1
+from fedbus_messages.bus import QueueCreatedV1
 
 msg = QueueCreatedV1(topic="bus.queue.created", body=json.loads(sys.argv[1]),
                      severity=message.WARNING)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pika
 import pytest
+from fedbus_messages.bus import CanaryV1, QueueCreatedV1
 
 from fedbus.cli.cmd_tail import sent_at
 from fedbus.message.envelope import AmqpProperties, encode, new_message
-from fedbus.message.schemas.bus import CanaryV1, QueueCreatedV1
 from tests.conftest import Broker
 
 pytestmark = pytest.mark.integration

@@ -76,6 +76,21 @@ def test_fedbus_installed(host):
     assert host.file("/opt/fedbus/venv/bin/fedbus").exists
 
 
+def test_fedbus_messages_installed_with_fedbus_version(host):
+    """roles/runtime installs the fedbus-messages wheel (the schemas) next to fedbus."""
+    py = "/opt/fedbus/venv/bin/python"
+    versions = host.check_output(
+        "%s -c %s",
+        py,
+        "import importlib.metadata as m; print(m.version('fedbus'), m.version('fedbus-messages'))",
+    ).split()
+    assert len(versions) == 2 and versions[0] == versions[1], versions
+    check = host.run("%s -m pip check --disable-pip-version-check", py)
+    assert check.rc == 0, check.stdout + check.stderr
+    catalog = host.check_output("fedbus catalog")
+    assert "fedbus.bus.canary.v1" in catalog
+
+
 def test_relay_running(host):
     service = host.service("fedbus-relay")
     assert service.is_running

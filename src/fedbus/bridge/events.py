@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fedbus_messages import bus
 from fedora_messaging.message import Message
-
-from fedbus.message.schemas import bus
 
 #: event routing key → schema; the bridge binds exactly these.
 SCHEMAS: dict[str, type[Message]] = {

@@ -2,7 +2,8 @@
 
 - :mod:`fedbus.message.topic` — topic names (``org.fedoraproject.<env>.<category>…<event>``);
 - :mod:`fedbus.message.envelope` — encode/decode, byte-compatible with fedora-messaging;
-- :mod:`fedbus.message.schemas` — one :class:`fedora_messaging.message.Message` subclass per
-  schema, registered through the ``fedora.messages`` entry point group;
+- :mod:`fedbus_messages` (the ``fedbus-messages`` distribution, ``src/fedbus-messages``) — one
+  :class:`fedora_messaging.message.Message` subclass per schema, registered through the
+  ``fedora.messages`` entry point group;
 - :mod:`fedbus.message.catalog` — the one catalog of schemas (the docs are generated from it).
 """

@@ -6,7 +6,7 @@ records the change in ``package_relations`` (``source = "pkgdb"``) and appends a
 
 Bodies understood (the first that fits):
 
-0. fedbus's own schemas (``fedbus.message.schemas.pkgdb``, chosen by topic):
+0. fedbus's own schemas (``fedbus_messages.pkgdb``, chosen by topic):
    ``pkgdb.package.new`` (``owner`` becomes the owner), ``pkgdb.package.owner.update``
    (``previous_owner`` loses the package, ``owner`` gets it), ``pkgdb.package.acl.update``
    (``user``, ``acl`` as in 3., ``status`` ``Approved`` adds, anything else removes; a

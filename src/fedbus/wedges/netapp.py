@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from fedbus_messages import netapp as n
 
 from fedbus.message.envelope import Encoded
-from fedbus.message.schemas import netapp as n
 from fedbus.wedges.base import Sink, build, one_line, publish_all
 
 log = logging.getLogger("fedbus.wedges.netapp")

@@ -5,7 +5,7 @@ Pungi (``pungi/notifier.py``) runs every configured script as ``(cmd, action)`` 
 the compose goes on.  This script spools one message per call, as Fedora's own notifier
 (``pungi/scripts/fedmsg_notification.py``) publishes it: topic ``pungi.compose.<action>``
 with each ``-`` made a ``.`` and lower-cased, the body exactly as Pungi sent it (see
-:mod:`fedbus.message.schemas.compose`), and exits 0; bad input (no action, stdin not a JSON
+:mod:`fedbus_messages.compose`), and exits 0; bad input (no action, stdin not a JSON
 object, a key the action always carries missing or of the wrong type) exits 1 with one line
 on stderr; it never waits for the broker.
 """
@@ -16,11 +16,11 @@ import logging
 import re
 from typing import Any
 
+from fedbus_messages import compose as c
 from fedora_messaging import message as fm
 
 from fedbus.errors import ValidationError
 from fedbus.message.envelope import Encoded, loads_json
-from fedbus.message.schemas import compose as c
 from fedbus.wedges.base import Sink, build, one_line, publish_all
 
 log = logging.getLogger("fedbus.wedges.pungi")

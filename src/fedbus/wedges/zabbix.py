@@ -40,10 +40,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from fedbus_messages import zabbix as z
+from fedbus_messages.base import FedbusMessage
+
 from fedbus.errors import ValidationError
 from fedbus.message.envelope import Encoded, loads_json
-from fedbus.message.schemas import zabbix as z
-from fedbus.message.schemas.base import FedbusMessage
 from fedbus.wedges.base import Sink, build, one_line, publish_all
 
 log = logging.getLogger("fedbus.wedges.zabbix")

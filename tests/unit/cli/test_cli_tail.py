@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from fedbus_messages.bus import QueueCreatedV1
 
 from fedbus.cli.cmd_tail import Seen, as_json, inspect, line, wanted
 from fedbus.cli.main import main
 from fedbus.message.envelope import AmqpProperties, encode, new_message
-from fedbus.message.schemas.bus import QueueCreatedV1
 
 TOPIC = "org.fedoraproject.stg.bus.queue.created"
 

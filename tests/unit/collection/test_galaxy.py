@@ -34,6 +34,9 @@ MUST_EXCLUDE = [
     "fedbus.egg-info/PKG-INFO",
     "src/fedbus.egg-info/PKG-INFO",
     "src/fedbus/__pycache__/__init__.cpython-311.pyc",
+    "src/fedbus-messages/build/lib/fedbus_messages/bus.py",
+    "src/fedbus-messages/fedbus_messages.egg-info/PKG-INFO",
+    "src/fedbus-messages/fedbus_messages/__pycache__/bus.cpython-311.pyc",
     "plugins/modules/__pycache__/rabbitmq_accounts.cpython-311.pyc",
     "tests/output/.tmp/sanity.log",
     "tests/unit/test_galaxy.py",
@@ -47,7 +50,7 @@ MUST_EXCLUDE = [
 ]
 
 # What the roles read on the controller: the content, and the fedbus source from
-# which roles/relay builds the wheel.
+# which roles/runtime builds the wheels (fedbus and fedbus-messages).
 MUST_INCLUDE = [
     "MANIFEST.json",
     "README.md",
@@ -60,6 +63,8 @@ MUST_INCLUDE = [
     "pyproject.toml",
     "requirements/runtime.txt",
     "src/fedbus/__init__.py",
+    "src/fedbus-messages/pyproject.toml",
+    "src/fedbus-messages/fedbus_messages/bus.py",
 ]
 
 _KEYWORDS = {"block", "rescue", "always", "tasks", "pre_tasks", "post_tasks", "handlers"}

@@ -95,3 +95,11 @@ def test_the_wheel_carries_no_bytecode_or_editor_leftovers(wheel_names: set[str]
         n for n in wheel_names if "__pycache__" in n or n.endswith((".pyc", "~", ".swp"))
     )
     assert not leftovers, f"in the wheel: {leftovers}"
+
+
+def test_the_wheel_leaves_the_schemas_to_fedbus_messages(wheel_names: set[str]) -> None:
+    """src/fedbus-messages is a distribution of its own: fedbus's wheel neither carries its
+    package nor registers its entry points (fedbus depends on it instead)."""
+    assert "fedbus/message/catalog.py" in wheel_names
+    stray = sorted(n for n in wheel_names if n.startswith(("fedbus_messages", "fedbus-messages")))
+    assert not stray, f"in the fedbus wheel: {stray}"

@@ -120,8 +120,8 @@ def test_pkgdb_bodies(store: Store) -> None:
 
 
 def test_pkgdb_in_fedbus_own_schemas(store: Store) -> None:
-    """The bodies of fedbus.message.schemas.pkgdb, as the package database publishes them."""
-    from fedbus.message.schemas.pkgdb import (
+    """The bodies of fedbus_messages.pkgdb, as the package database publishes them."""
+    from fedbus_messages.pkgdb import (
         PackageAclUpdateV1,
         PackageNewV1,
         PackageOwnerUpdateV1,

@@ -25,9 +25,9 @@ import json
 from typing import Any
 
 import pytest
+from fedbus_messages import compose as c
 
 from fedbus.message.envelope import decode
-from fedbus.message.schemas import compose as c
 from fedbus.wedges import pungi
 from fedbus.wedges.base import Sink
 

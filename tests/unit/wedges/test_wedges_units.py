@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from fedbus_messages import compose
 from fedora_messaging import message as fm
 from fedora_messaging_git_hook_messages.commit import CommitV1
 
 from fedbus.errors import ValidationError
-from fedbus.message.schemas import compose
 from fedbus.wedges import pungi, zabbix
 from fedbus.wedges.base import Sink, build
 from fedbus.wedges.bugzilla import from_webhook

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus.message.schemas.base import FedbusMessage
+from fedbus_messages.base import FedbusMessage
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 OUTCOMES = ("PASSED", "INFO", "FAILED", "NEEDS_INSPECTION", "ERROR", "QUEUED", "RUNNING")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus.message.schemas.base import FedbusMessage
+from fedbus_messages.base import FedbusMessage
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 SEVERITIES = ("Not classified", "Information", "Warning", "Average", "High", "Disaster")

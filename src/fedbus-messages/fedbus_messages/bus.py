@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus.message.schemas.base import FedbusMessage
+from fedbus_messages.base import FedbusMessage
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 _TEXT: dict[str, Any] = {"type": "string"}

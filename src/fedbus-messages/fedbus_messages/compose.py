@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus.message.schemas.base import FedbusMessage, render
+from fedbus_messages.base import FedbusMessage, render
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 _STR: dict[str, Any] = {"type": "string"}
