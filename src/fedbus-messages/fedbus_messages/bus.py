@@ -2,7 +2,7 @@
 
 The broker events are published by :mod:`fedbus.bridge` from RabbitMQ's event exchange
 (``amq.rabbitmq.event``); ``url`` in their bodies, when present, is the object's page in the
-management UI.  The canary is sent by the verify playbooks through each relay.
+management UI.  The canary is sent through each relay by playbooks/canary.yml.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ class QueueDeletedV1(FedbusMessage):
 
 
 class CanaryV1(FedbusMessage):
-    """A canary: sent through a relay by the verify playbooks, expected on the bus."""
+    """A canary: sent through a relay by playbooks/canary.yml, expected on the bus."""
 
     topic_pattern = "org.fedoraproject.*.bus.canary.sent"
     summary_template = "canary {nonce} from {origin}"
@@ -220,5 +220,5 @@ class CanaryV1(FedbusMessage):
         "origin": "koji01.stg.example.org",
         "nonce": "5f0c2a3e-9d1b-4f7a-8a5e-0c6b2d1e4f3a",
         "sent_at": "2026-11-30T03:00:00+00:00",
-        "note": "verify.yml",
+        "note": "canary.yml",
     }
