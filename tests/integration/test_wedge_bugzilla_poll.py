@@ -103,7 +103,7 @@ def test_poll_publishes_new_bug_and_comment(broker, vhost, standin, tmp_path):
     relay_all(spool, url)
     new, update = drain(url, queue, 2)
     assert new.topic == "org.fedoraproject.local.bugzilla.bug.new"
-    assert new.schema == "bugzilla2fedmsg.messageV1"
+    assert new.schema == "bugzilla2fedmsg.messageV1bz4"
     assert new.body["bug"]["component"]["name"] == "python-fedbus"
     assert new.body["bug"]["assigned_to"]["login"] == "bob@example.org"
     assert new.headers["fedora_messaging_rpm_python-fedbus"] is True

@@ -131,7 +131,7 @@ def test_webhook_publishes_each_service_with_fedora_schemas(broker, vhost, endpo
                            "bodhi.update.complete.stable.v1"]
     assert schemas[6:9] == ["noggin.user.create.v1", "noggin.group.member.sponsor.v1",
                             "noggin.group.member.removed.v1"]
-    assert schemas[9:] == ["fedbus.autoqa.result.complete.v1", "bugzilla2fedmsg.messageV1"]
+    assert schemas[9:] == ["fedbus.autoqa.result.complete.v1", "bugzilla2fedmsg.messageV1bz4"]
     headers = [a.headers for a in got]
     assert headers[0]["fedora_messaging_rpm_python-fedbus"] is True
     assert headers[0]["fedora_messaging_user_alice"] is True

@@ -3,11 +3,16 @@
 Bugzilla's webhooks (``Preferences → Webhooks``) POST ``{"webhook_name", "webhook_id",
 "event": {"action", "target", "routing_key", "bug_id", "change_set", "time", "user",
 "changes"}, "bug": {…}}`` (plus ``"comment"`` or ``"attachment"`` for those targets) to
-the webhook endpoint (``/hook/bugzilla``, :mod:`fedbus.wedges.webhook`).  The message is
-what Fedora's bugzilla2fedmsg publishes — schema ``bugzilla2fedmsg.messageV1``
+the webhook endpoint (``/hook/bugzilla``, :mod:`fedbus.wedges.webhook`); the body of
+Bugzilla's STOMP message (what bugzilla2fedmsg reads: a ``comment`` or ``attachment`` object
+holds its ``bug``) is taken too.  The message is what Fedora's bugzilla2fedmsg publishes with
+its default ``bz4compat = true`` — schema ``bugzilla2fedmsg.messageV1bz4``
 (bugzilla2fedmsg-schema) on ``bugzilla.bug.new`` (a bug was created) or
-``bugzilla.bug.update`` (changed or commented) — with Bugzilla's ISO times turned into the
-epoch seconds that schema wants.
+``bugzilla.bug.update`` (changed or commented): Bugzilla's times (UTC) as epoch seconds at
+any depth, and the Bugzilla 4 forms of the bug (``assigned_to``, ``component``, ``product``
+as strings; ``cc``, ``creator``, ``op_sys``, ``weburl``), of the event (``who``,
+``changes[].field_name``) and of a comment (``author``).  bugzilla2fedmsg's ``headers``
+key (its STOMP frame's headers) has no webhook counterpart and is left out.
 
 What reaches the bus is what bugzilla2fedmsg lets through (:class:`Policy`):
 
@@ -31,15 +36,15 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fedbus.errors import ConfigError, ValidationError
 
-SCHEMA = "bugzilla2fedmsg.messageV1"
+SCHEMA = "bugzilla2fedmsg.messageV1bz4"
 DEFAULT_PRODUCTS = ("Fedora", "Fedora EPEL")
-_TIMES = ("creation_time", "last_change_time", "time")
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|\+00:00)?")
 _FAS_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
@@ -93,16 +98,19 @@ def check_users(data: Mapping[str, Any], where: str = "bugzilla users") -> dict[
 
 
 def _epoch(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return value
+    # Bugzilla's times are UTC, "2019-04-18T20:27:01" (STOMP) or with "Z" (webhooks)
+    if isinstance(value, str) and _TIME.fullmatch(value):
+        return datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
     return value
 
 
-def _times(obj: dict[str, Any]) -> dict[str, Any]:
-    return {k: (_epoch(v) if k in _TIMES else v) for k, v in obj.items()}
+def _times(obj: Any) -> Any:
+    """``obj`` with every Bugzilla time string, at any depth, as epoch seconds."""
+    if isinstance(obj, dict):
+        return {k: _times(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_times(v) for v in obj]
+    return _epoch(obj)
 
 
 def _login(person: Any) -> str | None:
@@ -149,21 +157,65 @@ def _check_public(payload: dict[str, Any], event: dict[str, Any], bug: dict[str,
             raise Dropped(f"bug {bug.get('id')}: private {key}")
 
 
+def _unpick(payload: dict[str, Any]) -> dict[str, Any]:
+    """Bugzilla's STOMP shape (a ``comment``/``attachment`` object holding its ``bug``) as
+    the webhook's (``bug`` beside the object); a webhook payload is returned as it is."""
+    event = payload.get("event")
+    target = event.get("target") if isinstance(event, dict) else None
+    if "bug" in payload or not isinstance(target, str) or target == "bug":
+        return payload
+    obj = payload.get(target)
+    if not isinstance(obj, dict) or not isinstance(obj.get("bug"), dict):
+        return payload
+    obj = dict(obj)
+    return {**payload, "bug": obj.pop("bug"), target: obj}
+
+
+def _bz4(body: dict[str, Any]) -> None:
+    """bugzilla2fedmsg's Bugzilla 4 compatibility (its default, ``bz4compat = true``, and
+    what ``bugzilla2fedmsg.messageV1bz4`` describes), in place: people, component and
+    product as plain strings, ``cc``, ``creator``, ``op_sys``, ``weburl``, ``event.who``,
+    ``changes[].field_name`` and a comment's ``author``."""
+    bug, event = body["bug"], body["event"]
+    for key, sub in (("assigned_to", "login"), ("component", "name"), ("product", "name")):
+        if isinstance(bug.get(key), dict) and bug[key].get(sub):
+            bug[key] = bug[key][sub]
+    bug.setdefault("cc", [])
+    if _login(bug.get("reporter")):
+        bug["creator"] = _login(bug.get("reporter"))
+    if bug.get("operating_system"):
+        bug["op_sys"] = bug["operating_system"]
+    if not bug.get("weburl"):
+        bug["weburl"] = f"https://bugzilla.redhat.com/show_bug.cgi?id={bug.get('id')}"
+    event["who"] = _login(event.get("user"))
+    event["changes"] = [dict(c, field_name=c.get("field")) if isinstance(c, dict) else c
+                        for c in event.get("changes") or []]
+    if isinstance(body.get("comment"), dict):
+        body["comment"]["author"] = _login(event.get("user")) or ""
+
+
 def from_webhook(payload: dict[str, Any], policy: Policy | None = None
                  ) -> tuple[str, dict[str, Any], str]:
-    """``(topic suffix, body, schema name)`` of one Bugzilla webhook payload.
+    """``(topic suffix, body, schema name)`` of one Bugzilla event: its webhook JSON, or
+    the body of its STOMP message (what bugzilla2fedmsg reads).
 
     Raises :class:`ValidationError` on a malformed payload and :class:`Dropped` on one
     that must not reach the bus."""
     policy = policy or Policy()
+    payload = _unpick(payload)
     event, bug = payload.get("event"), payload.get("bug")
-    if not isinstance(event, dict) or not isinstance(bug, dict):
-        raise ValidationError("bugzilla: expected 'event' and 'bug' objects")
+    if not isinstance(event, dict):
+        raise ValidationError("bugzilla: expected an 'event' object")
     for key in ("action", "target", "user"):
         if key not in event:
             raise ValidationError(f"bugzilla: event.{key} missing")
     if not isinstance(event["target"], str) or not isinstance(event["action"], str):
         raise ValidationError("bugzilla: event.action and event.target must be strings")
+    if bug is None and not isinstance(payload.get(event["target"]), dict):
+        # Bugzilla leaves the event's object out of what is not public
+        raise Dropped(f"bug {event.get('bug_id')}: no {event['target']} object (non-public)")
+    if not isinstance(bug, dict):
+        raise ValidationError("bugzilla: expected a 'bug' object")
     _check_public(payload, event, bug)
     product = _product(bug)
     if product not in policy.products:
@@ -180,6 +232,7 @@ def from_webhook(payload: dict[str, Any], policy: Policy | None = None
     names = {n for n in map(policy.fas_name, _emails(bug, event)) if n}
     if agent is not None:
         names.add(agent)
+    _bz4(body)
     body["agent_name"] = agent
     body["usernames"] = sorted(names)
     new = event["target"] == "bug" and event["action"] == "create"

@@ -68,7 +68,7 @@ def translate(service: str, payload: Any, outbox: Outbox,
     :class:`~fedbus.wedges.bugzilla.Dropped` when Bugzilla's event is not for the bus."""
     if not isinstance(payload, dict):
         raise ValidationError("the body must be a JSON object")
-    if service == "bugzilla" and "event" in payload and "bug" in payload:
+    if service == "bugzilla" and "event" in payload:
         from fedbus.wedges.bugzilla import from_webhook
 
         suffix, bz_body, schema_name = from_webhook(payload, bugzilla)

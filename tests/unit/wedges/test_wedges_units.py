@@ -121,7 +121,7 @@ def test_bugzilla_comment_is_an_update():
                        "product": {"name": "Fedora"}},
                "comment": {"id": 9, "body": "hi", "creation_time": "2026-11-30T03:00:00Z"}}
     suffix, body, schema = from_webhook(payload)
-    assert suffix == "bugzilla.bug.update" and schema == "bugzilla2fedmsg.messageV1"
+    assert suffix == "bugzilla.bug.update" and schema == "bugzilla2fedmsg.messageV1bz4"
     assert body["event"]["routing_key"] == "comment.create"
     assert body["comment"]["creation_time"] == body["bug"]["creation_time"] == 1796007600.0
 
