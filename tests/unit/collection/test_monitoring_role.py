@@ -25,6 +25,15 @@ ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 LOCAL = ROOT / "inventories" / "local" / "group_vars" / "all"
 PROMTOOL = shutil.which("promtool")
+# An inventory's groups (only localhost is contacted).
+GROUPS = {
+    "bus_brokers": ["rabbitmq01.example.org", "rabbitmq02.example.org"],
+    "bus_bridges": ["rabbitmq01.example.org", "rabbitmq02.example.org"],
+    "bus_wedges": ["koji01.example.org", "pkgs01.example.org"],
+    "bus_relays": ["bodhi01.example.org"],
+    "bus_mirrors": ["dl01.example.org"],
+    "bus_monitoring": ["localhost"],
+}
 
 _spec = importlib.util.spec_from_file_location(
     "test_bus_alerts", ROOT / "tests/unit/plugins/test_bus_alerts.py"
@@ -59,6 +68,12 @@ def play(
     tmp_path: Path, rules: Path, *args: str, **variables: Any
 ) -> subprocess.CompletedProcess[str]:
     playbook = tmp_path / "play.yml"
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {
+        "hosts": {"localhost": {"ansible_connection": "local",
+                                "ansible_python_interpreter": sys.executable}},
+        "children": {group: {"hosts": dict.fromkeys(hosts)} for group, hosts in GROUPS.items()},
+    }}))
     # The local inventory's variables as vars_files; the test's as role parameters (above
     # them).
     playbook.write_text(yaml.safe_dump([{
@@ -79,9 +94,7 @@ def play(
         "ANSIBLE_FORCE_COLOR": "0",
     }
     return subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         "-e", f"ansible_python_interpreter={sys.executable}",
-         str(playbook), *args],
+        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), *args],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )
 
@@ -144,3 +157,29 @@ def test_bad_values_fail_before_the_host_is_touched(
     assert run.returncode != 0
     assert re.search(re.escape(message), run.stdout), run.stdout[-4000:]
     assert not rules.parent.exists()
+
+
+def test_the_target_files_list_the_inventorys_endpoints(promtool: str, tmp_path: Path) -> None:
+    """The file_sd files, read by a Prometheus configuration as roles/monitoring/README.md
+    shows it: promtool check config reads them and the rules."""
+    rules, targets = tmp_path / "rules.d" / "fedbus.rules.yml", tmp_path / "file_sd"
+    assert changed(play(tmp_path, rules, monitoring_targets_dir=str(targets))) > 0
+    assert changed(play(tmp_path, rules, monitoring_targets_dir=str(targets))) == 0
+
+    def listed(name: str) -> list[str]:
+        (group,) = yaml.safe_load((targets / name).read_text())
+        return group["targets"]
+
+    assert listed("rabbitmq.yml") == [f"{h}:15692" for h in GROUPS["bus_brokers"]]
+    assert listed("fedbus-relay.yml") == [f"{h}:9641" for h in sorted(
+        GROUPS["bus_wedges"] + GROUPS["bus_relays"] + GROUPS["bus_mirrors"])]
+    assert listed("fedbus-bridge.yml") == [f"{h}:9642" for h in GROUPS["bus_bridges"]]
+    readme = (ROOT / "roles/monitoring/README.md").read_text()
+    config = re.search(r"```\n(# /etc/prometheus/prometheus.yml.*?)```", readme, re.S)
+    assert config, "roles/monitoring/README.md: the prometheus.yml example"
+    text = config.group(1).replace("/etc/prometheus/rules.d", str(rules.parent))
+    (tmp_path / "prometheus.yml").write_text(text.replace("/etc/prometheus/file_sd", str(targets)))
+    check = subprocess.run([promtool, "check", "config", str(tmp_path / "prometheus.yml")],
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert str(rules) in check.stdout, check.stdout
