@@ -5,10 +5,12 @@
 Every consumer queue of the accounts table (an account's ``consume`` patterns) gets a
 backlog alert (warning, critical), a dead-letter alert on its ``.dlq`` and a no-consumer
 alert; the bus gets alerts for a broker node down or in alarm, a relay down or holding
-messages too long, and a certificate close to its end.  The queue series are RabbitMQ's
-per-object metrics (``/metrics/per-object`` of the ``rabbitmq_prometheus`` plugin:
-``rabbitmq_queue_messages_ready{vhost, queue}``…); the relays' are fedbus's own
-(``fedbus relay --metrics``); the certificates' come from the blackbox exporter's
+messages too long, a mirror behind its upstream and a certificate close to its end.  The
+queue series are RabbitMQ's per-object metrics (``/metrics/per-object`` of the
+``rabbitmq_prometheus`` plugin: ``rabbitmq_queue_messages_ready{vhost, queue}``…); the
+relays' are fedbus's own (``fedbus relay --metrics``), and so are the mirror agents'
+(``fedbus_mirror_lag_seconds``: how far an agent is behind its upstream's last
+``in_sync``); the certificates' come from the blackbox exporter's
 ``probe_ssl_earliest_cert_expiry``.
 """
 
@@ -24,7 +26,8 @@ short_description: Prometheus alert rules for the bus, derived from the accounts
 description:
   - Returns a Prometheus rules document (C(groups)) with one backlog, dead-letter and
     no-consumer alert per consumer queue pattern of the accounts table, and the bus-wide
-    alerts (broker node down or in alarm, relay down or backed up, certificate expiring).
+    alerts (broker node down or in alarm, relay down or backed up, mirror lagging,
+    certificate expiring).
 options:
   _input:
     description: The accounts table (C(fedbus_accounts)); only C(name) and C(consume) are read.
@@ -63,6 +66,12 @@ options:
     description: Seconds before it is critical.
     type: int
     default: 3600
+  mirror_lag:
+    description:
+      - Seconds a mirror agent may be behind its upstream's last C(in_sync)
+        (C(fedbus_mirror_lag_seconds)) before a warning.
+    type: int
+    default: 21600
   cert_days:
     description: Days before a certificate's end that make a warning.
     type: int
@@ -70,13 +79,15 @@ options:
   jobs:
     description:
       - Prometheus job names of the scrapes, keys C(rabbitmq) (the per-object endpoint),
-        C(relay) and C(tls) (the blackbox exporter's TLS probes).
+        C(relay), C(mirror) (the mirror agents) and C(tls) (the blackbox exporter's TLS
+        probes).
     type: dict
-    default: {rabbitmq: rabbitmq, relay: fedbus-relay, tls: fedbus-tls}
+    default: {rabbitmq: rabbitmq, relay: fedbus-relay, mirror: fedbus-mirror, tls: fedbus-tls}
 """
 
 _QUEUE = re.compile(r"^[A-Za-z0-9_.*-]+$")
-_JOBS = {"rabbitmq": "rabbitmq", "relay": "fedbus-relay", "tls": "fedbus-tls"}
+_JOBS = {"rabbitmq": "rabbitmq", "relay": "fedbus-relay", "mirror": "fedbus-mirror",
+         "tls": "fedbus-tls"}
 
 
 def _regex(pattern: str) -> str:
@@ -169,6 +180,7 @@ def bus_alert_rules(
     relay_age_critical=3600,
     cert_days=21,
     jobs=None,
+    mirror_lag=21600,
 ):
     if not isinstance(vhost, str) or not vhost or '"' in vhost or "\\" in vhost:
         raise AnsibleFilterError(f"vhost {vhost!r}: expected a name without quotes")
@@ -182,7 +194,12 @@ def bus_alert_rules(
         raise AnsibleFilterError(f"jobs: expected names for exactly {sorted(_JOBS)}")
     age_w = _positive("relay_age_warning", relay_age_warning)
     age_c = _positive("relay_age_critical", relay_age_critical)
+    if age_w > age_c:
+        raise AnsibleFilterError(
+            f"relay_age_warning ({age_w}) is above relay_age_critical ({age_c})"
+        )
     days = _positive("cert_days", cert_days)
+    lag = _positive("mirror_lag", mirror_lag)
     patterns = _consumer_patterns(accounts)
     unknown = sorted(set(overrides) - {known for _account, known in patterns})
     if unknown:
@@ -202,7 +219,7 @@ def bus_alert_rules(
                                  o.get("critical", default[1]))
         queue_rules += _queue_rules(account, pattern, vhost, limits, pattern in exempt,
                                     job["rabbitmq"])
-    rq, relay, tls = job["rabbitmq"], job["relay"], job["tls"]
+    rq, relay, mirror, tls = job["rabbitmq"], job["relay"], job["mirror"], job["tls"]
     bus_rules = [
         _rule("FedbusBrokerNodeDown", f'up{{job="{rq}"}} == 0', "1m", "critical",
               "broker node {{ $labels.instance }} does not answer its metrics scrape"),
@@ -226,6 +243,10 @@ def bus_alert_rules(
         _rule("FedbusRelaySetAside", f'fedbus_relay_dead_messages{{job="{relay}"}} > 0', "1m",
               "warning",
               "the relay on {{ $labels.instance }} set {{ $value }} message(s) aside in dead/"),
+        _rule("FedbusMirrorLagging",
+              f'fedbus_mirror_lag_seconds{{job="{mirror}"}} > {lag}', "10m", "warning",
+              "the mirror on {{ $labels.instance }} is {{ $value }}s behind its upstream's "
+              f"last in_sync (> {lag}s): its pulls fail or it hears no message"),
         _rule("FedbusCertificateExpiry",
               f'probe_ssl_earliest_cert_expiry{{job="{tls}"}} - time() < {days} * 86400',
               "1h", "warning",

@@ -130,6 +130,13 @@ PROBE = {
     "mirror_mode": "{{ mirror_mode | default('') }}",
     "mirror_upstream_host": "{{ mirror_upstream_host | default('') }}",
     "mirror_name": "{{ mirror_name | default(inventory_hostname) }}",
+    "monitoring_vhost": "{{ monitoring_vhost | default('') }}",
+    "monitoring_alerts": (
+        "{{ (monitoring_accounts | fedora.bus.bus_alert_rules(vhost=monitoring_vhost)).groups"
+        " | map(attribute='rules') | flatten | map(attribute='alert') | unique | list"
+        " if inventory_hostname in groups.get('bus_monitoring', []) else [] }}"
+    ),
+    "monitoring_prometheus_host": "{{ monitoring_prometheus_host | default(false) }}",
 }
 
 
@@ -398,3 +405,17 @@ def test_every_environment_reads_the_one_shared_accounts_table(env: str) -> None
     link = ROOT / "inventories" / env / "group_vars" / "all" / "bus.yml"
     assert link.is_symlink(), f"{link.relative_to(ROOT)}: must be a symlink to common/bus.yml"
     assert link.resolve() == (ROOT / "inventories" / "common" / "bus.yml").resolve()
+
+
+def test_the_alert_rules(inv: Inventory) -> None:
+    """bus_monitoring: one host writes the environment's rules, for its own vhost."""
+    hosts = inv.group("bus_monitoring")
+    assert len(hosts) == 1, f"{inv.env}: one host writes the alert rules, not {hosts}"
+    host = inv.hosts[hosts[0]]
+    assert host["monitoring_vhost"] == inv.env
+    assert {"FedbusQueueBacklog", "FedbusBrokerNodeDown", "FedbusMirrorLagging"} <= set(
+        host["monitoring_alerts"]
+    )
+    if not host["monitoring_prometheus_host"]:
+        # Without a Prometheus of its own the host is one of the bus's (the broker).
+        assert hosts[0] in inv.group("bus_brokers")

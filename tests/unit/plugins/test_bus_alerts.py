@@ -23,6 +23,7 @@ TABLE = yaml.safe_load((ROOT / "inventories/common/bus.yml").read_text())["fedbu
 PROMTOOL = shutil.which("promtool")
 RQ = {"job": "rabbitmq", "vhost": "prod", "instance": "bus01:15692"}
 RELAY = {"job": "fedbus-relay"}
+MIRROR = {"job": "fedbus-mirror", "tier": "tier1"}
 
 
 def rules(**kw: object) -> dict:
@@ -69,6 +70,10 @@ TESTS = {
         series("fedbus_relay_oldest_message_age_seconds", {**RELAY, "instance": "git01:9641"},
                "7200x30"),
         series("fedbus_relay_dead_messages", {**RELAY, "instance": "hooks01:9641"}, "0 0 1x30"),
+        # Above 6 h (21600 s) from 4m on; the other one stays at the threshold itself.
+        series("fedbus_mirror_lag_seconds", {**MIRROR, "instance": "dl02:9643"},
+               "21000x3 22000x30"),
+        series("fedbus_mirror_lag_seconds", {**MIRROR, "instance": "dl03:9643"}, "21600x30"),
         series("probe_ssl_earliest_cert_expiry", {"job": "fedbus-tls", "instance": "bus01:5671"},
                "1900800x1700"),
     ],
@@ -127,6 +132,12 @@ TESTS = {
             ({**RELAY, "instance": "hooks01:9641", "severity": "warning"},
              "the relay on hooks01:9641 set 1 message(s) aside in dead/"),
         ]),
+        alert("FedbusMirrorLagging", "13m", []),
+        alert("FedbusMirrorLagging", "15m", [
+            ({**MIRROR, "instance": "dl02:9643", "severity": "warning"},
+             "the mirror on dl02:9643 is 22000s behind its upstream's last in_sync (> 21600s): "
+             "its pulls fail or it hears no message"),
+        ]),
         alert("FedbusCertificateExpiry", "23h", []),
         alert("FedbusCertificateExpiry", "26h", [
             ({"job": "fedbus-tls", "instance": "bus01:5671", "severity": "warning"},
@@ -178,6 +189,9 @@ def test_one_set_of_queue_alerts_per_consumer_queue_pattern() -> None:
     ({"queues": {"notifier": {"warn": 1}}}, "queues.notifier: expected warning and/or critical"),
     ({"jobs": {"broker": "x"}}, "jobs: expected names for exactly"),
     ({"cert_days": True}, "cert_days: expected a positive integer, got True"),
+    ({"mirror_lag": -1}, "mirror_lag: expected a positive integer, got -1"),
+    ({"relay_age_warning": 600, "relay_age_critical": 60},
+     "relay_age_warning (600) is above relay_age_critical (60)"),
 ])
 def test_bad_parameters_are_one_line_errors(kw: dict, message: str) -> None:
     with pytest.raises(AnsibleFilterError, match=re.escape(message)):
