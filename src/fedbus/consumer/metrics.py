@@ -33,10 +33,14 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 
 
 
 class Counted(Protocol):
-    queue_name: str
-    counters: Mapping[str, int]
-    handler_seconds: Histogram
-    handler: object
+    @property
+    def queue_name(self) -> str: ...
+    @property
+    def counters(self) -> Mapping[str, int]: ...
+    @property
+    def handler_seconds(self) -> Histogram: ...
+    @property
+    def handler(self) -> object: ...
 
 
 def handler_counters(consumer: Counted) -> Mapping[str, int]:
@@ -55,7 +59,7 @@ def handler_histogram() -> Histogram:
 
 class ConsumersCollector(Collector):
     def __init__(self) -> None:
-        self._running: weakref.WeakSet[Counted] = weakref.WeakSet()  # type: ignore[type-var]
+        self._running: weakref.WeakSet[Counted] = weakref.WeakSet()
 
     def track(self, consumer: Counted) -> None:
         self._running.add(consumer)

@@ -30,6 +30,7 @@ from fedbus.client import TlsOptions
 from fedbus.consumer import Consumer, Reject
 from fedbus.errors import ValidationError
 from fedbus.message.envelope import new_message
+from fedbus.mirror import metrics as mirror_metrics
 from fedbus.mirror import paths as mpaths
 from fedbus.mirror import rsync
 from fedbus.mirror.settings import MirrorSettings
@@ -85,6 +86,25 @@ class Agent:
         self._seq = 0
         self.consumer: Consumer | None = None
         self.pulls = 0
+        # what the metrics say (fedbus.mirror.metrics); times are wall-clock seconds
+        self.name, self.mode = settings.name, settings.mode
+        self.last_start = self.last_completion = self.last_success = 0.0
+        self.syncing = False
+        self.syncs = {"ok": 0, "failed": 0, "aborted": 0}
+        self.bytes_moved = self.files_moved = 0
+        self.announcements = {"in_sync": 0, "out_of_sync": 0}
+        self._behind: list[float] = []  # when each ready message not caught up came
+        mirror_metrics.COLLECTOR.track(self)  # served by ``fedbus --metrics``
+
+    def _ready_came(self, at: float) -> None:
+        # Kept only if a pull started since the last one kept: otherwise the pull that
+        # catches up with that one catches up with this one too (the list stays short).
+        if not self._behind or self._behind[-1] < self.last_start:
+            self._behind.append(at)
+
+    def lag(self, now: float) -> float:
+        """Seconds since the oldest upstream ready message not caught up with (0: none)."""
+        return max(0.0, now - self._behind[0]) if self._behind else 0.0
 
     # -- running -------------------------------------------------------------------------
 
@@ -138,6 +158,7 @@ class Agent:
             if event == "netapp.snapmirror.out_of_sync":
                 action = self.state.upstream_busy(now)
             elif event == "netapp.snapmirror.in_sync":
+                self._ready_came(time.time())
                 action = self.state.upstream_ready(now, paths, "in_sync", changed_at)
             else:
                 return
@@ -147,6 +168,7 @@ class Agent:
             if event == "tier1.sync.start":
                 action = self.state.upstream_busy(now)
             elif event == "tier1.sync.complete" and body.get("status") == "ok":
+                self._ready_came(time.time())
                 action = self.state.upstream_ready(now, paths, "upstream_complete", changed_at)
             elif event == "tier1.sync.complete":
                 action = self.state.upstream_failed(now)
@@ -193,6 +215,7 @@ class Agent:
     async def _pull(self, pull: Pull) -> None:
         self._seq += 1
         started = time.time()
+        self.last_start, self.syncing = started, True
         sync_id = f"{self.s.name}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{self._seq}"
         body = self._body(pull, sync_id, started)
         self._send("start", body)
@@ -223,6 +246,15 @@ class Agent:
         stats = rsync.parse_stats(out.decode("utf-8", "replace"))
         finished = time.time()
         self.pulls += 1
+        self.syncing = False
+        self.last_completion = finished
+        self.bytes_moved += stats.bytes
+        self.files_moved += stats.files
+        self.syncs["aborted" if aborted else "failed" if error else "ok"] += 1
+        if error is None:
+            self.last_success = finished
+            # caught up with every ready message that came before this pull started
+            self._behind = [t for t in self._behind if t > started]
         self._send("complete", {
             **body, "finished_at": iso(finished), "status": "failed" if error else "ok",
             "error": error, "duration_seconds": round(finished - started, 3),
@@ -254,6 +286,7 @@ class Agent:
         body = {"volume": self.s.volume, "paths": mpaths.to_body(paths), "source": "master",
                 "host": self.s.name, "changed_at": iso(changed_at), "timestamp": iso()}
         self._publish(new_message(topic, body))
+        self.announcements[kind] = self.announcements.get(kind, 0) + 1
         log.info("%s %s: %s", kind, self.s.volume, mpaths.to_body(paths) or "whole tree")
 
 

@@ -28,12 +28,14 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from fedbus.client.connect import TlsOptions
+from fedbus.notifier import metrics as notifier_metrics
 from fedbus.notifier.jobs import Job, JobConsumer, JobPublisher
 from fedbus.notifier.models import Destination, DigestItem, User, utcnow
 from fedbus.notifier.senders.guard import Guard
@@ -51,6 +53,9 @@ class Digests:
         self.base_url = base_url
         self.guard = Guard(store)
         self.counters = {"items": 0, "digests": 0}
+        self.runs = {"ok": 0, "failed": 0}  # rounds of :meth:`flush`
+        self.last_run = self.last_success = self.last_duration = 0.0
+        notifier_metrics.track_digests(self)  # served by ``fedbus --metrics``
 
     def keep_sync(self, job: Job) -> None:
         job = self.guard.check(job)  # Reject: dead-lettered, nothing kept
@@ -124,8 +129,22 @@ class Digests:
                 dest.digest_cut, dest.last_digest_at = None, now
 
     async def flush(self, now: dt.datetime | None = None) -> int:
-        """Send every due digest; returns how many were sent."""
-        now = now or utcnow()
+        """Send every due digest; returns how many were sent.  Each round is counted
+        (``runs``, ``last_run``…: the metrics of :mod:`fedbus.notifier.metrics`)."""
+        started = time.monotonic()
+        ok = False
+        try:
+            sent = await self._flush(now or utcnow())
+            ok = True
+            return sent
+        finally:
+            self.last_duration = time.monotonic() - started
+            self.last_run = time.time()
+            self.runs["ok" if ok else "failed"] += 1
+            if ok:
+                self.last_success = self.last_run
+
+    async def _flush(self, now: dt.datetime) -> int:
         sent = 0
         for dest_id in await asyncio.to_thread(self.due, now):
             job = await asyncio.to_thread(self.compose, dest_id)
@@ -134,7 +153,7 @@ class Digests:
             await self.publisher.publish([(QUEUES[job.kind], job)])
             await asyncio.to_thread(self.done, dest_id, int(job.message_id[7:]), now)
             sent += 1
-        self.counters["digests"] += sent
+            self.counters["digests"] += 1  # counted at once: a later failure keeps it
         return sent
 
 

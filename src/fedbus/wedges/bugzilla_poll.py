@@ -24,6 +24,7 @@ from fedbus.message.envelope import Encoded
 from fedbus.wedges.base import Sink, one_line, publish_all
 from fedbus.wedges.bugzilla import Dropped, Policy, from_webhook
 from fedbus.wedges.hooks import Outbox
+from fedbus.wedges.metrics import PollStats
 
 log = logging.getLogger("fedbus.wedges.bugzilla")
 
@@ -82,6 +83,7 @@ class Poller:
 
     def __post_init__(self) -> None:
         self.outbox = Outbox("bugzilla", self.target)
+        self.stats = PollStats("bugzilla-poll")
         self.policy = Policy(tuple(self.products), self.users)
 
     def _messages(self, raw: dict[str, Any]) -> list[Encoded]:
@@ -120,6 +122,7 @@ class Poller:
             })
         except Exception as exc:
             log.error("bugzilla: poll failed: %s", one_line(exc))
+            self.stats.polled(False)
             return 0
         out: list[Encoded] = []
         for bug in raws:
@@ -131,4 +134,6 @@ class Poller:
             except Exception as exc:
                 log.error("bugzilla: bug %s skipped: %s", raw.get("id"), one_line(exc))
         self.since = started
-        return publish_all(self.target, out) if out else 0
+        spooled = publish_all(self.target, out) if out else 0
+        self.stats.polled(True, spooled)
+        return spooled

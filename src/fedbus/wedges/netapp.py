@@ -28,6 +28,7 @@ from fedbus_messages import netapp as n
 
 from fedbus.message.envelope import Encoded
 from fedbus.wedges.base import Sink, build, one_line, publish_all
+from fedbus.wedges.metrics import PollStats
 
 log = logging.getLogger("fedbus.wedges.netapp")
 RESOURCE = "/api/snapmirror/relationships"
@@ -76,6 +77,7 @@ class Watcher:
     timeout: float = 30.0
     states: dict[str, tuple[bool, str]] = field(default_factory=dict)  # uuid -> (in?, since)
     session: requests.Session = field(default_factory=requests.Session)
+    stats: PollStats = field(default_factory=lambda: PollStats("netapp-watch"))
 
     def fetch(self) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
@@ -141,6 +143,7 @@ class Watcher:
             records = self.fetch()
         except (requests.RequestException, ValueError) as exc:
             log.error("netapp: %s: poll failed: %s", self.host, one_line(exc))
+            self.stats.polled(False)
             return 0
         out: list[Encoded] = []
         for rec in records:
@@ -161,7 +164,9 @@ class Watcher:
                 log.error("netapp: %s: relationship %s skipped: %s", self.host, uuid, one_line(exc))
                 continue
             self.states[uuid] = (now_in, since)
-        return publish_all(self.target, out) if out else 0
+        spooled = publish_all(self.target, out) if out else 0
+        self.stats.polled(True, spooled)
+        return spooled
 
     def run(self, interval: float, stop: Any = None) -> None:
         while stop is None or not stop.is_set():

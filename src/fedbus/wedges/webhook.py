@@ -42,6 +42,7 @@ from fedbus.message.envelope import Encoded, loads_json
 from fedbus.wedges.base import Sink, one_line, publish_all
 from fedbus.wedges.bugzilla import Dropped, Policy
 from fedbus.wedges.hooks import Outbox
+from fedbus.wedges.metrics import COLLECTOR, WebhookStats
 
 log = logging.getLogger("fedbus.wedges.webhook")
 MAX_BODY = 4 << 20
@@ -108,6 +109,8 @@ class WebhookServer(ThreadingHTTPServer):
         self._deadlines: dict[socket.socket, float] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self.stats = WebhookStats()  # fedbus.wedges.metrics
+        COLLECTOR.track_webhook(self.stats)
         self._reaper = threading.Thread(target=self._reap, name="webhook-reaper", daemon=True)
         self._reaper.start()
 
@@ -115,6 +118,7 @@ class WebhookServer(ThreadingHTTPServer):
         if not self._slots.acquire(blocking=False):
             log.warning("webhook: more than %d connections: %s refused",
                         self.max_connections, client_address[0])
+            self.stats.count("refused", "busy")
             _refuse(request)
             self.shutdown_request(request)
             return
@@ -182,6 +186,24 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Every answer goes through here (``send_response``): count it."""
+        if isinstance(code, int):
+            route, hook = self._route()
+            self.server.stats.answered(route, int(code), hook=hook)
+        super().log_request(code, size)
+
+    def _route(self) -> tuple[str, bool]:
+        """The metrics' ``route`` (few values, whatever the path), and whether it is a
+        hook."""
+        path = getattr(self, "path", "")
+        if path == "/health":
+            return path, False
+        parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "hook" and parts[1] in self.server.tokens:
+            return f"/hook/{parts[1]}", True
+        return "other", path.startswith("/hook")
+
     def _answer(self, status: HTTPStatus, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
@@ -239,6 +261,7 @@ class Handler(BaseHTTPRequestHandler):
                             self.server.bugzilla)
         except Dropped as exc:
             log.info("webhook: %s: dropped: %s", service, exc)
+            self.server.stats.count("dropped", service)
             self._answer(HTTPStatus.OK, {"dropped": str(exc)})
             return
         except ValidationError as exc:
@@ -250,6 +273,7 @@ class Handler(BaseHTTPRequestHandler):
         if publish_all(self.server.target, [enc]) != 1:
             self._answer(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "spool unavailable"})
             return
+        self.server.stats.count("published", service)
         self._answer(HTTPStatus.ACCEPTED, {"id": enc.properties.message_id,
                                            "topic": enc.routing_key})
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from fedbus.client.connect import TlsOptions
+from fedbus.notifier import metrics as notifier_metrics
 from fedbus.notifier.jobs import Job, JobConsumer
 from fedbus.notifier.ledger import Ledger
 from fedbus.notifier.senders.guard import Guard
@@ -56,9 +57,13 @@ class Sender:
                  limits: Limits | None = None) -> None:  # fmt: skip
         self.ledger = ledger
         self.transport = transport
+        self.kind = kind
         self.guard = Guard(ledger.store, kind)
         self.limits = limits or Limits([])
-        self.counters = {"sent": 0, "duplicates": 0}
+        self.counters = {"sent": 0, "duplicates": 0, "failed": 0}
+        #: the consumer of its queue (its retried/dead counts are served with the sender's)
+        self.consumer: JobConsumer | None = None
+        notifier_metrics.track_sender(self)  # served by ``fedbus --metrics``
 
     def _admit(self, job: Job) -> Job:
         """The job as the database has it (:class:`Reject` if forged), within its limits."""
@@ -86,6 +91,7 @@ class Sender:
         try:
             await self.transport.send(job)
         except BaseException:
+            self.counters["failed"] += 1
             await asyncio.to_thread(self.ledger.release, job)
             raise
         await asyncio.to_thread(self.ledger.sent, job)
@@ -98,6 +104,7 @@ class Sender:
         try:
             send(job)
         except BaseException:
+            self.counters["failed"] += 1
             self.ledger.release(job)
             raise
         self.ledger.sent(job)
@@ -142,6 +149,7 @@ async def run_sender(
         concurrency=8 if kind == "email" else 4,
         max_attempts=settings.email.max_attempts,
     )  # fmt: skip
+    sender.consumer = consumer
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(RuntimeError, ValueError):  # not the main thread (tests)

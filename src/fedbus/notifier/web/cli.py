@@ -45,6 +45,13 @@ def run(args: argparse.Namespace) -> int:
         raise FedbusError("--workers must be at least 1")
     tls = tls_files(getattr(args, "certfile", None), getattr(args, "keyfile", None))
     app = create_app(settings, amqp_config=getattr(args, "config", None))
+    if getattr(args, "metrics", None):  # ``fedbus --metrics HOST:PORT notifier web``
+        from fedbus import metrics
+        from fedbus.notifier.web.metrics import RequestCounts
+
+        counts = RequestCounts()  # shared with the workers gunicorn forks
+        metrics.REGISTRY.register(counts)
+        app.wsgi_app = counts.wrap(app.wsgi_app)  # type: ignore[assignment]
     serve(app, args.bind, args.workers, tls)
     return 0
 
