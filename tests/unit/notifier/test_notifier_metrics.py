@@ -42,7 +42,8 @@ class Transport:
 
 
 class Queue:
-    counters = {"requeued": 2, "dead": 1}  # what its JobConsumer counted
+    def __init__(self) -> None:
+        self.counters = {"requeued": 2, "dead": 1}  # what its JobConsumer counted
 
 
 def registry(collector: NotifierCollector) -> CollectorRegistry:
