@@ -21,7 +21,7 @@ import os
 import sys
 from typing import Any
 
-from fedbus.cli.parsing import positive_float, positive_int
+from fedbus.cli.parsing import address, positive_float, positive_int
 from fedbus.errors import ConfigError
 
 
@@ -31,6 +31,9 @@ def register(subparsers: Any) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--spool", metavar="DIR", help="spool directory (default: relay.spool_dir)")
     p.add_argument("--config", dest="wedge_config", metavar="FILE", help=argparse.SUPPRESS)
+    p.add_argument("--metrics", dest="wedge_metrics", type=address, metavar="HOST:PORT",
+                   help="webhook, netapp-watch, bugzilla-poll: serve Prometheus metrics on "
+                        "http://HOST:PORT/metrics (as fedbus --metrics)")
     sub = p.add_subparsers(dest="wedge", metavar="WEDGE", required=True)
     g = sub.add_parser("git-post-receive", help="git post-receive hook (stdin: old new ref)")
     g.add_argument("--git-dir", help="the repository (default: $GIT_DIR or .)")
@@ -104,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
         from fedbus.wedges.zabbix import alert
 
         return alert(list(args.params), target)
+    if getattr(args, "wedge_metrics", None):  # ``fedbus-wedge --metrics HOST:PORT webhook``
+        from fedbus import metrics
+
+        metrics.serve(args.wedge_metrics)
     if args.wedge == "netapp-watch":
         return _netapp(args, target)
     if args.wedge == "bugzilla-poll":

@@ -73,13 +73,70 @@ def test_the_bridge_unit_takes_its_vhosts_and_metrics_address() -> None:
     assert "--metrics" not in _bridge_exec(bridge_only_vhosts=[], bridge_metrics_address="")
 
 
-def _web_exec(**variables: object) -> list[str]:
-    text = render("roles/notifier/templates/etc/systemd/system/fedbus-notifier-web.service.j2",
-                  notifier_database="sqlite", notifier_user="fedbus",
-                  _notifier_fedbus="/opt/fedbus/venv/bin/fedbus notifier",
-                  notifier_web_workers=2, **variables)
+def notifier_vars(**defaults: object) -> dict[str, object]:
+    """The role's internal variables of roles/notifier/vars/main.yml (metrics, command
+    line), rendered from ``defaults`` as Ansible renders them."""
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "roles/notifier/vars/main.yml").read_text())
+    known: dict[str, object] = {"notifier_install_dir": "/opt/fedbus",
+                                "notifier_metrics_address": "127.0.0.1:9650", **defaults}
+    for name in ("_notifier_fedbus_bin", "_notifier_fedbus_cmd", "_notifier_fedbus",
+                 "_notifier_metrics_host", "_notifier_metrics_port"):
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+        known[name] = env.from_string(str(raw[name])).render(**known)
+    known["_notifier_metrics_offsets"] = raw["_notifier_metrics_offsets"]
+    return known
+
+
+def _unit(name: str, **variables: object) -> str:
+    return render(f"roles/notifier/templates/etc/systemd/system/{name}.j2",
+                  notifier_database="sqlite", notifier_user="fedbus", notifier_web_workers=2,
+                  notifier_digest_interval=60, notifier_mta_configure=True,
+                  **{**notifier_vars(**{k: v for k, v in variables.items()
+                                        if k == "notifier_metrics_address"}), **variables})
+
+
+def _exec(text: str) -> list[str]:
     line = next(x for x in text.splitlines() if x.startswith("ExecStart="))
     return shlex.split(line.removeprefix("ExecStart="))
+
+
+def _web_exec(**variables: object) -> list[str]:
+    return _exec(_unit("fedbus-notifier-web.service", **variables))
+
+
+def test_each_notifier_unit_serves_its_metrics_on_its_own_port() -> None:
+    base = ["/opt/fedbus/venv/bin/fedbus", "-c", "/etc/fedbus/fedbus.toml"]
+    tail = ["notifier", "--settings", "/etc/fedbus/notifier.toml"]
+    digest = _exec(_unit("fedbus-notifier-digest.service"))
+    assert digest == [*base, "--metrics", "127.0.0.1:9650", *tail, "digest", "--interval", "60"]
+    web = _web_exec(notifier_web_bind="127.0.0.1:8080", notifier_web_tls_cert="")
+    assert web[:9] == [*base, "--metrics", "127.0.0.1:9651", *tail, "web"]
+    for unit, command in (("fedbus-notifier-worker@.service", ["worker"]),
+                          ("fedbus-notifier-sender@.service", ["sender", "--type", "%i"])):
+        text = _unit(unit)
+        assert "EnvironmentFile=/etc/fedbus/notifier-metrics.env\n" in text
+        kind = "WORKER" if "worker" in unit else "SENDER"
+        assert _exec(text) == [*base, "--metrics", f"${{FEDBUS_METRICS_{kind}_%i}}", *tail,
+                               *command]
+    env = render("roles/notifier/templates/etc/fedbus/notifier-metrics.env.j2",
+                 notifier_workers=3, **notifier_vars())
+    pairs = dict(line.split("=", 1) for line in env.splitlines()
+                 if line and not line.startswith("#"))
+    assert pairs == {"FEDBUS_METRICS_SENDER_email": "127.0.0.1:9652",
+                     "FEDBUS_METRICS_SENDER_irc": "127.0.0.1:9653",
+                     "FEDBUS_METRICS_WORKER_1": "127.0.0.1:9654",
+                     "FEDBUS_METRICS_WORKER_2": "127.0.0.1:9655",
+                     "FEDBUS_METRICS_WORKER_3": "127.0.0.1:9656"}
+
+
+def test_no_notifier_metrics_without_an_address() -> None:
+    for unit in ("fedbus-notifier-digest.service", "fedbus-notifier-worker@.service",
+                 "fedbus-notifier-sender@.service"):
+        text = _unit(unit, notifier_metrics_address="")
+        assert "--metrics" not in text and "EnvironmentFile" not in text
+        assert _exec(text)[3:6] == ["notifier", "--settings", "/etc/fedbus/notifier.toml"]
 
 
 def test_the_web_unit_serves_https_with_a_certificate() -> None:
