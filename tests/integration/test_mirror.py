@@ -125,7 +125,8 @@ class Net:
         return f"rsync://127.0.0.1:{self.port}/{name}"
 
     def agent(self, name: str, mode: str, upstream: str = "", upstream_name: str = "",
-              **extra: object) -> None:
+              metrics: int | None = None, **extra: object) -> None:
+        """``metrics``: the port of its ``fedbus --metrics`` endpoint (none by default)."""
         spool = self.base / "spool" / name
         spool.mkdir(parents=True, exist_ok=True)
         keys = {"mode": mode, "name": name, "volume": "pub", "tree": str(self.tree(name)),
@@ -135,7 +136,8 @@ class Net:
         conf = self.base / f"{name}.toml"
         conf.write_text("[mirror]\n" + "".join(f"{k} = {json.dumps(v)}\n"
                                                for k, v in keys.items()))
-        self.start(name, ["mirror", "--mirror-config", str(conf)], spool)
+        served = ["--metrics", f"127.0.0.1:{metrics}"] if metrics else []
+        self.start(name, [*served, "mirror", "--mirror-config", str(conf)], spool)
         if f"relay-{name}" not in self.procs:
             self.start(f"relay-{name}", ["relay", "--status-interval", "5"], spool)
 

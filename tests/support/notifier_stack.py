@@ -43,10 +43,12 @@ class Stack:
         )
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, *args: str, metrics: int | None = None) -> subprocess.Popen[bytes]:
+        """``metrics``: the port of its ``fedbus --metrics`` endpoint (none by default)."""
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process
-        cmd = [sys.executable, "-m", "fedbus.cli.main", "-c", str(self.fedbus_toml), "notifier",
-               "--settings", str(self.notifier_toml), *args]  # fmt: skip
+        served = ["--metrics", f"127.0.0.1:{metrics}"] if metrics else []
+        cmd = [sys.executable, "-m", "fedbus.cli.main", "-c", str(self.fedbus_toml), *served,
+               "notifier", "--settings", str(self.notifier_toml), *args]  # fmt: skip
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
         self.procs[name] = proc
