@@ -29,10 +29,11 @@ run_pytest() { python -m pytest "$@"; }
 for layer in "${layers[@]}"; do
   case "$layer" in
     lint)
-      step "lint: yamllint, ansible-lint (production), ruff, docs, ansible-test sanity"
+      step "lint: yamllint, ansible-lint (production), ruff, mypy, docs, ansible-test sanity"
       yamllint -s .
       ansible-lint -q
       ruff check .
+      mypy
       scripts/gen-role-docs.py --check
       scripts/sanity.sh
       ;;

@@ -213,8 +213,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def setup(self) -> None:
-        self.timeout = self.server.request_timeout  # each read; the reaper bounds the sum
         super().setup()
+        # each read; the reaper bounds the sum
+        self.connection.settimeout(self.server.request_timeout)
 
     def parse_request(self) -> bool:
         ok = super().parse_request()
