@@ -174,6 +174,7 @@ def test_the_target_files_list_the_inventorys_endpoints(promtool: str, tmp_path:
     assert listed("fedbus-relay.yml") == [f"{h}:9641" for h in sorted(
         GROUPS["bus_wedges"] + GROUPS["bus_relays"] + GROUPS["bus_mirrors"])]
     assert listed("fedbus-bridge.yml") == [f"{h}:9642" for h in GROUPS["bus_bridges"]]
+    assert listed("fedbus-mirror.yml") == [f"{h}:9643" for h in GROUPS["bus_mirrors"]]
     readme = (ROOT / "roles/monitoring/README.md").read_text()
     config = re.search(r"```\n(# /etc/prometheus/prometheus.yml.*?)```", readme, re.S)
     assert config, "roles/monitoring/README.md: the prometheus.yml example"
