@@ -12,7 +12,8 @@ The rules:
   (10,000 / 100,000 by default, as Fedora's queue checks; overridable per queue);
 - a dead-letter queue (``<queue>.dlq``) that is not empty: WARNING;
 - a consumer queue with no consumer: WARNING (dead-letter queues and exclusive queues are
-  not consumer queues);
+  not consumer queues); a stream (``fedbus.mirror.events``) is a log kept for its readers,
+  neither a backlog nor a consumer queue;
 - a connection the broker blocks (it publishes faster than the broker's alarms allow):
   WARNING;
 - a relay that is expected (``relays``) and has no connection: WARNING, naming its host.
@@ -125,6 +126,8 @@ def _queues(queues: Iterable[Row], expect: Expectations) -> Iterable[Finding]:
             if ready or int(q.get("messages_unacknowledged") or 0):
                 yield Finding(Level.WARNING, f"{ready} dead letter(s) in {where}")
             continue
+        if q.get("type") == "stream":  # a log kept for readers (fedbus.mirror.events): its
+            continue  # length is its retention, and readers come and go
         limit = expect.threshold_of(name)
         if ready >= limit.critical:
             yield Finding(Level.CRITICAL, f"{where}: {ready} messages ready (>= {limit.critical})")

@@ -62,3 +62,11 @@ def test_relay_host_only_from_a_relay_connection_name() -> None:
     assert relay_host({"client_properties": {"connection_name": "fedbus-tail"}}) is None
     assert relay_host({"client_properties": {"connection_name": "fedbus-relay@"}}) is None
     assert relay_host({}) is None
+
+
+def test_a_stream_is_neither_a_backlog_nor_a_consumer_queue() -> None:
+    stream = {**queue("fedbus.mirror.events", 250_000, 0), "type": "stream"}
+    verdict = assess([NODE], [stream], [], Expectations())
+    assert verdict.level is Level.OK, verdict.reasons
+    classic = {**queue("fedbus.mirror.events", 250_000, 0), "type": "classic"}
+    assert assess([NODE], [classic], [], Expectations()).level is Level.CRITICAL

@@ -168,7 +168,7 @@ def test_broker_events_mail_the_operator(host, mta, bus_recorder, secrets, ca_fi
         pika.BlockingConnection(params(intruder, "not-the-password"))
     with pika.BlockingConnection(params("fedbus-admin",
                                         secrets["vault_broker_admin_password"])) as conn:
-        conn.channel().queue_declare(queue, auto_delete=True)
+        conn.channel().queue_declare(queue, exclusive=True)  # gone with the connection
     try:
         def mails() -> list[str]:
             return [s for s in mail_subjects(mta, operator) if intruder in s or queue in s]

@@ -229,14 +229,18 @@ def assert_polls(short: str, unit: str, log: str, path: str) -> None:
 
 
 def scrape(short: str, port: int) -> dict[str, float]:
-    """The samples of a service's metrics endpoint on 127.0.0.1 of its host, by name,
-    read as Prometheus reads them (prometheus-client's parser, the host's own)."""
+    """The samples of a service's metrics endpoint on 127.0.0.1 of its host, by name (the
+    samples of one name, whatever their labels, added up), read as Prometheus reads them
+    (prometheus-client's parser, the host's own)."""
     script = ("import urllib.request as u; "
               "from prometheus_client.parser import text_string_to_metric_families as p; "
               f"text = u.urlopen('http://127.0.0.1:{port}/metrics', timeout=5).read().decode(); "
               "[print(s.name, s.value) for f in p(text) for s in f.samples]")
     out = run(short, f"{VENV}/bin/python -c \"{script}\"").stdout
-    return {name: float(value) for name, value in (line.split() for line in out.splitlines())}
+    samples: dict[str, float] = {}
+    for name, value in (line.split() for line in out.splitlines()):
+        samples[name] = samples.get(name, 0.0) + float(value)
+    return samples
 
 
 def check_relay(api, secrets) -> None:
