@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus_messages.base import FedbusMessage
+from fedbus_messages.base import FedbusMessage, object_schema
 
-DRAFT = "http://json-schema.org/draft-07/schema#"
 OUTCOMES = ("PASSED", "INFO", "FAILED", "NEEDS_INSPECTION", "ERROR", "QUEUED", "RUNNING")
 
 
@@ -24,11 +23,9 @@ class ResultCompleteV1(FedbusMessage):
     topic_pattern = "org.fedoraproject.*.autoqa.result.complete"
     summary_template = "{outcome}: {testcase[name]} (result {id})"
     url_template = "{ref_url}"
-    body_schema: ClassVar[dict[str, Any]] = {
-        "$schema": DRAFT,
-        "description": "A ResultsDB result",
-        "type": "object",
-        "properties": {
+    body_schema: ClassVar[dict[str, Any]] = object_schema(
+        "A ResultsDB result",
+        {
             "id": {"type": "integer"},
             "outcome": {"type": "string", "enum": list(OUTCOMES)},
             "testcase": {
@@ -48,9 +45,8 @@ class ResultCompleteV1(FedbusMessage):
             "groups": {"type": "array", "items": {"type": "string"}},
             "href": {"type": "string"},
         },
-        "required": ["id", "outcome", "testcase", "data", "submit_time"],
-        "additionalProperties": False,
-    }
+        ["id", "outcome", "testcase", "data", "submit_time"],
+    )
     example: ClassVar[dict[str, Any]] = {
         "id": 41230566,
         "outcome": "PASSED",

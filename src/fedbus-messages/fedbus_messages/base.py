@@ -25,6 +25,24 @@ from typing import Any, ClassVar
 
 from fedora_messaging import message as fm
 
+#: the JSON Schema dialect of every fedbus body schema
+DRAFT = "http://json-schema.org/draft-07/schema#"
+
+
+def object_schema(description: str, properties: Mapping[str, Any], required: list[str], *,
+                  additional: bool = False) -> dict[str, Any]:
+    """A body schema: a JSON object with these ``properties`` and ``required`` keys; other
+    keys refused unless ``additional`` (a body fedbus passes on exactly as its service sent
+    it)."""
+    return {
+        "$schema": DRAFT,
+        "description": description,
+        "type": "object",
+        "properties": dict(properties),
+        "required": list(required),
+        "additionalProperties": additional,
+    }
+
 
 class _Missing(dict[str, Any]):
     def __missing__(self, key: str) -> str:

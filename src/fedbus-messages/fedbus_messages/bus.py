@@ -9,25 +9,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus_messages.base import FedbusMessage
+from fedbus_messages.base import FedbusMessage, object_schema
 
-DRAFT = "http://json-schema.org/draft-07/schema#"
 _TEXT: dict[str, Any] = {"type": "string"}
 _NAME: dict[str, Any] = {"type": "string", "minLength": 1}
 _OPT_TEXT: dict[str, Any] = {"type": ["string", "null"]}
 _TIME: dict[str, Any] = {"type": "string", "minLength": 1, "description": "ISO 8601 UTC"}
 _PORT: dict[str, Any] = {"type": ["integer", "null"], "minimum": 0, "maximum": 65535}
-
-
-def _schema(description: str, props: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "$schema": DRAFT,
-        "description": description,
-        "type": "object",
-        "properties": props,
-        "required": required,
-        "additionalProperties": False,
-    }
 
 
 _COMMON: dict[str, Any] = {
@@ -45,7 +33,7 @@ class ConnectionCreatedV1(FedbusMessage):
     url_template = "{url}"
     user_fields = ("user",)
     agent_field = "user"
-    body_schema: ClassVar[dict[str, Any]] = _schema(
+    body_schema: ClassVar[dict[str, Any]] = object_schema(
         "A client opened a connection to the broker",
         {
             **_COMMON,
@@ -84,7 +72,7 @@ class ConnectionClosedV1(FedbusMessage):
     url_template = None
     user_fields = ("user",)
     agent_field = "user"
-    body_schema: ClassVar[dict[str, Any]] = _schema(
+    body_schema: ClassVar[dict[str, Any]] = object_schema(
         "A connection to the broker was closed; user and vhost are null when unknown",
         {
             **_COMMON,
@@ -112,7 +100,7 @@ class AuthenticationFailureV1(FedbusMessage):
     summary_template = "authentication of {user} from {peer_host} failed: {error}"
     url_template = "{url}"
     user_fields = ("user",)
-    body_schema: ClassVar[dict[str, Any]] = _schema(
+    body_schema: ClassVar[dict[str, Any]] = object_schema(
         "A client failed to authenticate to the broker",
         {
             **_COMMON,
@@ -155,7 +143,7 @@ class QueueCreatedV1(FedbusMessage):
     url_template = "{url}"
     user_fields = ("user",)
     agent_field = "user"
-    body_schema: ClassVar[dict[str, Any]] = _schema(
+    body_schema: ClassVar[dict[str, Any]] = object_schema(
         "A queue was created",
         {
             **_QUEUE_COMMON,
@@ -188,7 +176,7 @@ class QueueDeletedV1(FedbusMessage):
     url_template = None
     user_fields = ("user",)
     agent_field = "user"
-    body_schema: ClassVar[dict[str, Any]] = _schema(
+    body_schema: ClassVar[dict[str, Any]] = object_schema(
         "A queue was deleted", dict(_QUEUE_COMMON), ["queue", "vhost", "timestamp"]
     )
     example: ClassVar[dict[str, Any]] = {
@@ -206,7 +194,7 @@ class CanaryV1(FedbusMessage):
     topic_pattern = "org.fedoraproject.*.bus.canary.sent"
     summary_template = "canary {nonce} from {origin}"
     url_template = None
-    body_schema: ClassVar[dict[str, Any]] = _schema(
+    body_schema: ClassVar[dict[str, Any]] = object_schema(
         "A canary message that proves a path (relay, broker) delivers",
         {
             "origin": {**_NAME, "description": "host (or relay) that sent it"},

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus_messages.base import FedbusMessage, render
+from fedbus_messages.base import FedbusMessage, object_schema, render
 
-DRAFT = "http://json-schema.org/draft-07/schema#"
 _STR: dict[str, Any] = {"type": "string"}
 _OPT: dict[str, Any] = {"type": ["string", "null"]}
 _STRINGS: dict[str, Any] = {"type": "array", "items": _STR}
@@ -58,15 +57,13 @@ def _schema(description: str, props: dict[str, Any], required: list[str],
     """``compose``: the body names the compose's identity keys; ``need_id`` (default: as
     ``compose``): it requires ``compose_id``."""
     need_id = compose if need_id is None else need_id
-    return {
-        "$schema": DRAFT,
-        "description": f"{description}, on Fedora's topic; the body is exactly what Pungi "
-                       "sends (any key, beyond those named here, is allowed)",
-        "type": "object",
-        "properties": {**_COMPOSE, **props} if compose else props,
-        "required": ["compose_id", *required] if need_id else required,
-        "additionalProperties": True,
-    }
+    return object_schema(
+        f"{description}, on Fedora's topic; the body is exactly what Pungi sends (any key, "
+        "beyond those named here, is allowed)",
+        {**_COMPOSE, **props} if compose else props,
+        ["compose_id", *required] if need_id else required,
+        additional=True,
+    )
 
 
 _EXAMPLE: dict[str, Any] = {

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus_messages.base import FedbusMessage
+from fedbus_messages.base import FedbusMessage, object_schema
 from fedbus_messages.netapp import PATHS
 
-DRAFT = "http://json-schema.org/draft-07/schema#"
 _NAME: dict[str, Any] = {"type": "string", "minLength": 1}
 _TIME: dict[str, Any] = {"type": "string", "minLength": 1, "description": "ISO 8601 UTC"}
 REASONS = ("in_sync", "upstream_complete", "follow_up", "periodic", "startup", "retry")
@@ -41,17 +40,6 @@ _COMPLETE: dict[str, Any] = {
     "files": {"type": "integer", "minimum": 0, "description": "files transferred"},
 }
 _REQUIRED = ["mirror", "volume", "upstream", "sync_id", "reason", "started_at"]
-
-
-def _schema(description: str, props: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "$schema": DRAFT,
-        "description": description,
-        "type": "object",
-        "properties": props,
-        "required": required,
-        "additionalProperties": False,
-    }
 
 
 def _start_example(tier: str, mirror: str, upstream: str, upstream_name: str) -> dict[str, Any]:
@@ -90,7 +78,7 @@ class Tier1SyncStartV1(FedbusMessage):
     topic_pattern = "org.fedoraproject.*.mirror.tier1.sync.start"
     summary_template = "tier-1 {mirror} started pulling {volume} from {upstream} ({reason})"
     agent_field = "mirror"
-    body_schema: ClassVar[dict[str, Any]] = _schema(
+    body_schema: ClassVar[dict[str, Any]] = object_schema(
         "A tier-1 mirror started a pull from the master", dict(_START), _REQUIRED
     )
     example: ClassVar[dict[str, Any]] = _T1_START
@@ -105,7 +93,7 @@ class Tier1SyncCompleteV1(FedbusMessage):
         "in {duration_seconds} s"
     )
     agent_field = "mirror"
-    body_schema: ClassVar[dict[str, Any]] = _schema(
+    body_schema: ClassVar[dict[str, Any]] = object_schema(
         "A tier-1 mirror finished a pull from the master",
         dict(_COMPLETE),
         [*_REQUIRED, "finished_at", "status", "duration_seconds", "bytes", "files"],
@@ -119,7 +107,7 @@ class Tier2SyncStartV1(FedbusMessage):
     topic_pattern = "org.fedoraproject.*.mirror.tier2.sync.start"
     summary_template = "tier-2 {mirror} started pulling {volume} from {upstream} ({reason})"
     agent_field = "mirror"
-    body_schema: ClassVar[dict[str, Any]] = _schema(
+    body_schema: ClassVar[dict[str, Any]] = object_schema(
         "A tier-2 mirror started a pull from its tier-1", dict(_START), _REQUIRED
     )
     example: ClassVar[dict[str, Any]] = _T2_START
@@ -134,7 +122,7 @@ class Tier2SyncCompleteV1(FedbusMessage):
         "in {duration_seconds} s"
     )
     agent_field = "mirror"
-    body_schema: ClassVar[dict[str, Any]] = _schema(
+    body_schema: ClassVar[dict[str, Any]] = object_schema(
         "A tier-2 mirror finished a pull from its tier-1",
         dict(_COMPLETE),
         [*_REQUIRED, "finished_at", "status", "duration_seconds", "bytes", "files"],

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus_messages.base import FedbusMessage
+from fedbus_messages.base import FedbusMessage, object_schema
 
-DRAFT = "http://json-schema.org/draft-07/schema#"
 MAX_PATHS = 1000
 _NAME: dict[str, Any] = {"type": "string", "minLength": 1}
 _TIME: dict[str, Any] = {"type": "string", "minLength": 1, "description": "ISO 8601 UTC"}
@@ -52,14 +51,7 @@ _COMMON: dict[str, Any] = {
 
 
 def _schema(description: str, extra: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "$schema": DRAFT,
-        "description": description,
-        "type": "object",
-        "properties": {**_COMMON, **extra},
-        "required": ["volume", "host", "timestamp"],
-        "additionalProperties": False,
-    }
+    return object_schema(description, {**_COMMON, **extra}, ["volume", "host", "timestamp"])
 
 
 class SnapmirrorOutOfSyncV1(FedbusMessage):

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus_messages.base import FedbusMessage
+from fedbus_messages.base import FedbusMessage, object_schema
 
-DRAFT = "http://json-schema.org/draft-07/schema#"
 _NAME: dict[str, Any] = {"type": "string", "minLength": 1}
 _COMMON: dict[str, Any] = {
     "package": {**_NAME, "description": "the package (source package name)"},
@@ -21,9 +20,7 @@ _COMMON: dict[str, Any] = {
 
 
 def _schema(description: str, props: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {"$schema": DRAFT, "description": description, "type": "object",
-            "properties": {**_COMMON, **props}, "additionalProperties": False,
-            "required": ["package", "agent", *required]}
+    return object_schema(description, {**_COMMON, **props}, ["package", "agent", *required])
 
 
 class _Pkgdb(FedbusMessage):

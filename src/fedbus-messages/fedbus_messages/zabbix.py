@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from fedbus_messages.base import FedbusMessage
+from fedbus_messages.base import FedbusMessage, object_schema
 
-DRAFT = "http://json-schema.org/draft-07/schema#"
 SEVERITIES = ("Not classified", "Information", "Warning", "Average", "High", "Disaster")
 _NAME: dict[str, Any] = {"type": "string", "minLength": 1}
 _PROPS: dict[str, Any] = {
@@ -34,9 +33,8 @@ _PROPS: dict[str, Any] = {
 
 
 def _schema(description: str) -> dict[str, Any]:
-    return {"$schema": DRAFT, "description": description, "type": "object",
-            "properties": _PROPS, "additionalProperties": False,
-            "required": ["event_id", "host", "trigger", "severity", "status", "time"]}
+    return object_schema(description, _PROPS,
+                         ["event_id", "host", "trigger", "severity", "status", "time"])
 
 
 _EXAMPLE: dict[str, Any] = {
@@ -111,9 +109,8 @@ _EVENT_PROPS: dict[str, Any] = {
 
 
 def _event_schema(description: str) -> dict[str, Any]:
-    return {"$schema": DRAFT, "description": description, "type": "object",
-            "properties": _EVENT_PROPS, "additionalProperties": False,
-            "required": ["event_id", "source", "status", "name", "time"]}
+    return object_schema(description, _EVENT_PROPS,
+                         ["event_id", "source", "status", "name", "time"])
 
 
 class _ZabbixEvent(_Zabbix):
