@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.notifier_servers import SmtpServer, free_port
+from support.notifier_servers import SmtpServer, free_port, listening
 from support.notifier_stack import Stack, commit
 from support.polling import wait_for
 from support.prometheus import answers, families
@@ -207,7 +207,7 @@ def test_webhook_counts_requests_published_and_refused(tmp_path: Path) -> None:
             except urllib.error.HTTPError as exc:
                 return exc.code
 
-        wait_for(lambda: _connects(listen), 30, "the webhook")
+        wait_for(lambda: listening(listen), 30, "the webhook")
         assert post("token-pkgdb-0123456789") == 202
         assert post("token-pkgdb-0123456789") == 202
         assert post("not-the-token-0123456789") == 401
@@ -220,13 +220,3 @@ def test_webhook_counts_requests_published_and_refused(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
-
-
-def _connects(port: int) -> bool:
-    import socket
-
-    try:
-        socket.create_connection(("127.0.0.1", port), 0.5).close()
-    except OSError:
-        return False
-    return True

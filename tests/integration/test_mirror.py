@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pika
 import pytest
-from support.notifier_servers import free_port
+from support.notifier_servers import free_port, listening
 from support.polling import wait_for
 
 pytestmark = pytest.mark.integration
@@ -119,7 +118,7 @@ class Net:
         conf.write_text("\n".join(lines) + "\n")
         self.daemon = subprocess.Popen(["rsync", "--daemon", "--no-detach", f"--config={conf}"],
                                        stderr=open(self.base / "rsyncd.log", "ab"))  # noqa: SIM115
-        wait_for(lambda: _connects(self.port), 10, "rsync daemon")
+        wait_for(lambda: listening(self.port), 10, "rsync daemon")
 
     def upstream(self, name: str) -> str:
         return f"rsync://127.0.0.1:{self.port}/{name}"
@@ -163,14 +162,6 @@ class Net:
     def logs(self) -> str:
         return "\n".join(f"== {p.name}\n{p.read_text()[-3000:]}"
                          for p in sorted(self.base.glob("*.log")))
-
-
-def _connects(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), 0.5).close()
-    except OSError:
-        return False
-    return True
 
 
 @pytest.fixture

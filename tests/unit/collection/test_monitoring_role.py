@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 LOCAL = ROOT / "inventories" / "local" / "group_vars" / "all"
-PROMTOOL = shutil.which("promtool")
 # An inventory's groups (only localhost is contacted).
 GROUPS = {
     "bus_brokers": ["rabbitmq01.example.org", "rabbitmq02.example.org"],
@@ -53,15 +51,6 @@ def _local_vhost(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace('vhost="prod"', 'vhost="local"')
     return value
-
-
-@pytest.fixture
-def promtool() -> str:
-    if PROMTOOL is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool is missing (scripts/host-deps.sh installs Debian's prometheus)")
-        pytest.skip("promtool is missing: scripts/host-deps.sh installs it")
-    return PROMTOOL
 
 
 def play(

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,7 +18,6 @@ assert _spec and _spec.loader
 bus_alerts = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bus_alerts)
 TABLE = yaml.safe_load((ROOT / "inventories/common/bus.yml").read_text())["fedbus_accounts"]
-PROMTOOL = shutil.which("promtool")
 RQ = {"job": "rabbitmq", "vhost": "prod", "instance": "bus01:15692"}
 RELAY = {"job": "fedbus-relay"}
 MIRROR = {"job": "fedbus-mirror", "tier": "tier1"}
@@ -145,15 +142,6 @@ TESTS = {
         ]),
     ],
 }
-
-
-@pytest.fixture
-def promtool() -> str:
-    if PROMTOOL is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool is missing (scripts/host-deps.sh installs Debian's prometheus)")
-        pytest.skip("promtool is missing: scripts/host-deps.sh installs it")
-    return PROMTOOL
 
 
 def test_promtool_checks_and_tests_the_rules(promtool: str, tmp_path: Path) -> None:
