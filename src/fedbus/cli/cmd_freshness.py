@@ -26,8 +26,10 @@ from typing import Any
 from fedbus import config
 from fedbus.cli.cmd_catalog import table
 from fedbus.cli.parsing import positive_float
+from fedbus.client.blocking import quiet_pika
 from fedbus.errors import FedbusError
-from fedbus.health import Level
+from fedbus.mirror.freshness import Report, assess, fold, human
+from fedbus.mirror.history import read_stream
 
 STREAM = "fedbus.mirror.events"
 _SPAN = re.compile(r"^(\d+)([smhd])$")
@@ -66,9 +68,7 @@ def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-def screen(report: Any) -> str:
-    from fedbus.mirror.freshness import human
-
+def screen(report: Report) -> str:
     lines = [report.level.name + (": " + "; ".join(report.reasons) if report.reasons
                                   else ": every mirror is current or syncing") + "\n"]
     if report.masters:
@@ -86,7 +86,7 @@ def screen(report: Any) -> str:
     return "".join(lines)
 
 
-def as_json(report: Any) -> str:
+def as_json(report: Report) -> str:
     def when(value: dt.datetime | None) -> str | None:
         return value.isoformat() if value else None
 
@@ -104,10 +104,6 @@ def as_json(report: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fedbus.client.blocking import quiet_pika
-    from fedbus.mirror.freshness import assess, fold
-    from fedbus.mirror.history import read_stream
-
     if args.warning > args.critical:
         raise FedbusError("--warning must not be above --critical")
     cfg = config.load(args.config, missing_ok=bool(args.url))
@@ -121,4 +117,4 @@ def run(args: argparse.Namespace) -> int:
         return 3
     report = assess(fold(events, cfg.topic_prefix), now, args.warning, args.critical)
     sys.stdout.write(as_json(report) if args.json else screen(report))
-    return int(report.level) if report.level in Level else 3
+    return int(report.level)

@@ -59,7 +59,6 @@ class Mirror:
     volume: str
     name: str
     tier: str
-    upstream: str = ""
     started_at: dt.datetime | None = None  # of the last start
     finished_at: dt.datetime | None = None  # of the last complete
     status: str = ""  # of the last complete: ok / failed
@@ -116,7 +115,6 @@ def fold(events: Iterable[tuple[str, Mapping[str, Any]]], prefix: str) -> Freshn
         mirror = out.mirrors.setdefault((volume, mirror_name),
                                         Mirror(volume, mirror_name, words[1]))
         mirror.tier = words[1]
-        mirror.upstream = str(body.get("upstream_name") or body.get("upstream") or "")
         if words[3] == "start":
             mirror.started_at = parse_time(body.get("started_at"))
             continue
