@@ -25,6 +25,8 @@ from support.broker_layout import PREFIX, Accounts, mirror_events_stream
 from fedbus.message.envelope import encode, new_message
 
 pytestmark = pytest.mark.integration
+#: the time the events are dated from: set when the fixture publishes them, so that the
+#: command, run seconds later, sees the lags the test names (not minutes after collection)
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
@@ -69,6 +71,8 @@ def events() -> list[tuple[str, dict]]:
 
 @pytest.fixture
 def bus(broker, vhost) -> Iterator[tuple[str, Accounts]]:
+    global NOW
+    NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
     stream = mirror_events_stream(broker, vhost)
     accounts = Accounts(broker, vhost, ["operator", "notifier", "mirror-tier1"])
     with pika.BlockingConnection(pika.URLParameters(broker.amqp_url(vhost))) as conn:
